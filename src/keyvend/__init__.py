@@ -1,0 +1,1 @@
+"""Keyvend: sell API keys and let any application verify them."""

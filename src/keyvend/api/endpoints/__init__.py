@@ -1,0 +1,11 @@
+"""One file per FOSSBilling module; importing this package registers every endpoint."""
+
+from keyvend.api.endpoints import (  # noqa: F401
+    cart,
+    client,
+    extension,
+    order,
+    product,
+    serviceapikey,
+    staff,
+)

@@ -1,0 +1,148 @@
+"""client and profile: accounts (admin), sign-up and login (guest), own profile (client)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyvend.api.auth import CART_COOKIE, CSRF_COOKIE, SESSION_COOKIE
+from keyvend.api.endpoints.fields import Id, IdParams, ListParams, Password, Short
+from keyvend.api.registry import Call, NoParams, Params, endpoint
+from keyvend.domain.errors import InvalidInput
+from keyvend.services import auth, cart, client
+
+
+class CreateParams(Params):
+    email: Short
+    first_name: Short
+    last_name: Short | None = None
+    password: Password | None = None
+
+
+class SignupParams(Params):
+    email: Short
+    first_name: Short
+    last_name: Short | None = None
+    password: Password
+    password_confirm: Password | None = None
+
+
+class LoginParams(Params):
+    email: Short
+    password: Password
+
+
+class UpdateParams(Params):
+    id: Id
+    email: Short | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    status: Short | None = None
+    password: Password | None = None
+
+
+class ClientListParams(ListParams):
+    search: Short | None = None
+    status: Short | None = None
+
+
+@endpoint("admin", "client", "create", CreateParams)
+def create(call: Call, p: CreateParams) -> int:
+    """Create a client; returns its id."""
+    return client.create(
+        call.db,
+        email=p.email,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        password=p.password,
+    ).id
+
+
+@endpoint("admin", "client", "get", IdParams)
+def get(call: Call, p: IdParams) -> dict[str, Any]:
+    """One client."""
+    return client.get(call.db, p.id)
+
+
+@endpoint("admin", "client", "get_list", ClientListParams)
+def get_list(call: Call, p: ClientListParams) -> dict[str, Any]:
+    """Clients, paginated; search by email or name, filter by status."""
+    return client.get_list(call.db, search=p.search, status=p.status, page=p.page_spec())
+
+
+@endpoint("admin", "client", "update", UpdateParams)
+def update(call: Call, p: UpdateParams) -> bool:
+    """Change a client's email, names, status or password."""
+    return client.update(call.db, p.id, **p.model_dump(exclude={"id"}))
+
+
+@endpoint("admin", "client", "delete", IdParams)
+def delete(call: Call, p: IdParams) -> bool:
+    """Delete a client with their orders and keys."""
+    return client.delete(call.db, p.id)
+
+
+@endpoint("guest", "client", "create", SignupParams)
+def signup(call: Call, p: SignupParams) -> int:
+    """Sign up as a client; returns the new client's id."""
+    client.signup_allowed(call.settings.allow_signup)
+    if p.password_confirm is not None and p.password_confirm != p.password:
+        raise InvalidInput("password_confirm does not match password")
+    return client.create(
+        call.db,
+        email=p.email,
+        first_name=p.first_name,
+        last_name=p.last_name,
+        password=p.password,
+    ).id
+
+
+@endpoint("guest", "client", "login", LoginParams)
+def login(call: Call, p: LoginParams) -> dict[str, Any]:
+    """Log in as a client: sets the session cookie and the keyvend_csrf cookie."""
+    session = auth.login(
+        call.db,
+        "client",
+        email=p.email,
+        password=p.password,
+        ttl_hours=call.settings.session_ttl_hours,
+    )
+    start_session(call, session)
+    guest_cart = call.request.cookies.get(CART_COOKIE)
+    if guest_cart:
+        cart.merge_into_client(call.db, call.db.vault.token_digest(guest_cart), session.actor.id)
+    return {**client.get(call.db, session.actor.id), "csrf_token": session.csrf}
+
+
+@endpoint("client", "client", "logout")
+def logout(call: Call, p: NoParams) -> bool:
+    """End the browser session."""
+    return end_session(call)
+
+
+@endpoint("client", "profile", "get")
+def profile(call: Call, p: NoParams) -> dict[str, Any]:
+    """Your own profile."""
+    return client.get(call.db, call.actor_id)
+
+
+@endpoint("client", "profile", "api_key_reset")
+def api_key_reset(call: Call, p: NoParams) -> str:
+    """A new client API token (Basic auth `client:<token>`); the old one stops working."""
+    return client.reset_api_token(call.db, call.actor_id)
+
+
+def start_session(call: Call, session: auth.LoginSession) -> None:
+    """Set the session and CSRF cookies of a fresh login."""
+    max_age = call.settings.session_ttl_hours * 3600
+    call.set_cookie(SESSION_COOKIE, session.token, max_age=max_age)
+    call.set_cookie(CSRF_COOKIE, session.csrf, http_only=False, max_age=max_age)
+
+
+def end_session(call: Call) -> bool:
+    """Delete the session behind the cookie and clear both cookies."""
+    token = call.request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.logout(call.db, token)
+    call.delete_cookie(SESSION_COOKIE)
+    call.delete_cookie(CSRF_COOKIE)
+    return True

@@ -1,0 +1,31 @@
+"""Parameter types shared by the endpoint modules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from keyvend.api.registry import Params
+from keyvend.services.pagination import Page
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1, description="A record id.")]
+Short = Annotated[str, Field(max_length=255)]
+Key = Annotated[str, Field(max_length=600, description="An API key, dashes included.")]
+Password = Annotated[str, Field(max_length=256)]
+Config = Annotated[
+    dict[str, Any],
+    Field(max_length=120, description="Config object, e.g. config[custom_monthlyLimit]=250."),
+]
+
+
+class IdParams(Params):
+    id: Id
+
+
+class ListParams(Params):
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=1000)] = 100
+
+    def page_spec(self) -> Page:
+        return Page(self.page, self.per_page)

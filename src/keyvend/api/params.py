@@ -1,0 +1,99 @@
+"""Reading call parameters: JSON body, form body with PHP-style brackets, query string."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from keyvend.domain.errors import MalformedCall
+
+MAX_BODY = 1_000_000
+MAX_DEPTH = 5
+MAX_FIELDS = 1000
+BAD_BODY = 701
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """Query string first, then the body on top of it."""
+    params = nest(parse_qsl(request.url.query, keep_blank_values=True))
+    if request.method != "POST":
+        return params
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise MalformedCall(f"Request body is larger than {MAX_BODY} bytes", BAD_BODY)
+    if not body.strip():
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        params.update(nest(parse_qsl(_text(body), keep_blank_values=True)))
+    elif content_type == "multipart/form-data":
+        form = await request.form()
+        params.update(nest([(k, v) for k, v in form.multi_items() if isinstance(v, str)]))
+    else:
+        params.update(_json_object(body))
+    return params
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode()
+    except UnicodeDecodeError:
+        raise MalformedCall("Request body is not valid UTF-8", BAD_BODY) from None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedCall("Request body is not valid JSON", BAD_BODY) from None
+    if not isinstance(value, dict):
+        raise MalformedCall("Request body must be a JSON object", BAD_BODY)
+    return value
+
+
+def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """PHP-style names to nested values: a[b][c]=1 -> {a: {b: {c: 1}}}; a[]=1 -> {a: [1]}."""
+    if len(pairs) > MAX_FIELDS:
+        raise MalformedCall(f"At most {MAX_FIELDS} parameters are accepted", BAD_BODY)
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        path = _path(name)
+        _put(result, path, value)
+    return result
+
+
+def _path(name: str) -> list[str]:
+    head, bracket, rest = name.partition("[")
+    if not bracket:
+        return [name]
+    parts = [head]
+    for piece in ("[" + rest).split("]")[:-1]:
+        if not piece.startswith("["):
+            raise MalformedCall(f"Malformed parameter name {name[:64]!r}", BAD_BODY)
+        parts.append(piece[1:])
+    if len(parts) > MAX_DEPTH:
+        raise MalformedCall(f"Parameter {name[:64]!r} is nested too deeply", BAD_BODY)
+    return parts
+
+
+def _put(target: dict[str, Any], path: list[str], value: str) -> None:
+    node: Any = target
+    for index, key in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(node, list):
+            if key != "" or not last:
+                raise MalformedCall("Lists may only hold plain values (a[]=1)", BAD_BODY)
+            node.append(value)
+            return
+        if last:
+            node[key] = value
+            return
+        following = path[index + 1]
+        default: Any = [] if following == "" else {}
+        child = node.setdefault(key, default)
+        if not isinstance(child, dict | list) or isinstance(child, list) != (following == ""):
+            raise MalformedCall(f"Parameter {key[:64]!r} is given in two shapes", BAD_BODY)
+        node = child

@@ -1,0 +1,86 @@
+"""The endpoint registry: every API call, declared once with its role, params and handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from starlette.requests import Request
+
+from keyvend.config import Settings
+from keyvend.db.unit_of_work import Database
+from keyvend.services.auth import Actor
+
+Role = Literal["guest", "client", "admin"]
+ROLES: tuple[Role, ...] = ("guest", "client", "admin")
+
+
+class Params(BaseModel):
+    """Base of every endpoint's parameters; unknown parameters are ignored, as FOSSBilling does."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class NoParams(Params):
+    pass
+
+
+@dataclass
+class Call:
+    """What a handler gets: the wiring, the caller, and cookies to set on the response."""
+
+    db: Database
+    settings: Settings
+    actor: Actor | None
+    request: Request
+    cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def actor_id(self) -> int:
+        assert self.actor is not None, "role dependency guarantees an actor"
+        return self.actor.id
+
+    def set_cookie(self, name: str, value: str, *, http_only: bool = True, max_age: int) -> None:
+        self.cookies.append((name, value, {"httponly": http_only, "max_age": max_age}))
+
+    def delete_cookie(self, name: str) -> None:
+        self.cookies.append((name, None, {}))
+
+
+Handler = Callable[[Call, Any], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    role: Role
+    module: str
+    method: str
+    params: type[Params]
+    handler: Handler
+
+    @property
+    def path(self) -> str:
+        return f"/api/{self.role}/{self.module}/{self.method}"
+
+    @property
+    def summary(self) -> str:
+        return (self.handler.__doc__ or "").strip()
+
+
+ENDPOINTS: dict[tuple[str, str, str], Endpoint] = {}
+
+
+def endpoint(
+    role: Role, module: str, method: str, params: type[Params] = NoParams
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as `role/module/method`."""
+
+    def register(handler: Handler) -> Handler:
+        key = (role, module, method)
+        assert key not in ENDPOINTS, f"duplicate endpoint {key}"
+        ENDPOINTS[key] = Endpoint(role, module, method, params, handler)
+        return handler
+
+    return register

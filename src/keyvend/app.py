@@ -1,0 +1,62 @@
+"""create_app(settings) -> the ASGI app: database, API routes, docs and pages."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
+from keyvend.api import docs
+from keyvend.api.dispatch import api_call, not_a_call
+from keyvend.api.envelope import error_response, failure
+from keyvend.config import Settings, load_secret
+from keyvend.db.engine import make_engine
+from keyvend.db.unit_of_work import Clock, Database, utc_now
+from keyvend.domain.errors import MalformedCall
+from keyvend.domain.vault import KeyVault
+from keyvend.web import pages
+
+log = logging.getLogger("keyvend")
+
+
+def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
+    """The engine and vault for these settings."""
+    engine = make_engine(settings.effective_database_url)
+    return Database(engine, KeyVault(load_secret(settings)), clock)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
+    """A Keyvend ASGI app; tests pass their own settings (and clock, via `database`)."""
+    settings = settings or Settings()
+    db = database or build_database(settings)
+    routes = [
+        Route("/api/{role}/{module}/{method}", api_call, methods=["GET", "POST"]),
+        Route("/api/{rest:path}", not_a_call, methods=["GET", "POST"]),
+        Route("/openapi.json", docs.openapi_json, methods=["GET"]),
+        Route("/docs", docs.docs_page, methods=["GET"]),
+        *pages.routes(),
+        Mount("/static", app=pages.static_files(), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.state.settings = settings
+    app.state.db = db
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        if exc.status_code == 405:
+            return error_response(MalformedCall("Use GET or POST for API calls"))
+        return failure(exc.detail or "Not found", 879 if exc.status_code != 404 else 740)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` and `keyvend serve` workers: settings from env."""
+    return create_app(Settings())

@@ -1,0 +1,240 @@
+"""The `keyvend` command: serve, migrate, admin, client, cron, keygen, extension."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+
+from keyvend.app import build_database
+from keyvend.config import Settings, UnsafeSecret
+from keyvend.db.migrate import upgrade
+from keyvend.db.unit_of_work import Database
+from keyvend.domain.errors import KeyvendError
+from keyvend.domain.keygen import generate_key, parse_config
+from keyvend.services import client, cron, extension, staff
+
+app = typer.Typer(
+    help="Keyvend: sell API keys and let any application verify them.", no_args_is_help=True
+)
+admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+client_app = typer.Typer(help="Clients.", no_args_is_help=True)
+extension_app = typer.Typer(help="Extensions (serviceapikey).", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(client_app, name="client")
+app.add_typer(extension_app, name="extension")
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    """Print `data` as JSON or `text` for people."""
+    typer.echo(json.dumps(data) if as_json else text)
+
+
+def fail(exc: Exception, as_json: bool) -> None:
+    message = exc.message if isinstance(exc, KeyvendError) else str(exc)
+    if as_json:
+        typer.echo(json.dumps({"error": message}))
+    else:
+        typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def open_database(settings: Settings | None = None) -> Database:
+    """Migrate and return the database of the current settings."""
+    settings = settings or Settings()
+    db = build_database(settings)
+    upgrade(db.engine)
+    extension.ensure_installed(db)
+    return db
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on [default 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port to listen on [default 8080]."),
+    workers: int | None = typer.Option(None, help="Worker processes [default 1]."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Migrate, create the first admin on a new database, and serve HTTP."""
+    import uvicorn
+
+    try:
+        settings = Settings()
+        db = open_database(settings)
+        first = staff.create_first_admin(db)
+    except (KeyvendError, UnsafeSecret) as exc:
+        fail(exc, as_json)
+        return
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    url = f"http://{host}:{port}"
+    info: dict[str, Any] = {"url": url, "workers": workers, "database": _safe_url(settings)}
+    lines = [f"Keyvend listening on {url} ({workers} worker(s), {info['database']})"]
+    if first is not None:
+        info["admin"] = {
+            "email": first.email,
+            "password": first.password,
+            "api_token": first.api_token,
+        }
+        lines += [
+            "First admin created (shown once, store it now):",
+            f"  email:     {first.email}",
+            f"  password:  {first.password}",
+            f"  API token: {first.api_token}",
+        ]
+    emit(as_json, info, "\n".join(lines))
+    sys.stdout.flush()
+    db.engine.dispose()
+    if settings.secret_key is None:  # workers must share the generated secret
+        os.environ["KEYVEND_DATA_DIR"] = str(settings.data_dir.resolve())
+    uvicorn.run(
+        "keyvend.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(as_json: bool = JSON_OPT) -> None:
+    """Apply database migrations."""
+    try:
+        open_database()
+    except (KeyvendError, UnsafeSecret) as exc:
+        fail(exc, as_json)
+    emit(as_json, {"migrated": True}, "Database is up to date.")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: str,
+    password: str | None = typer.Option(None, help="Password [default: generated]."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Create an administrator and print its API token."""
+    try:
+        account = staff.create_admin(open_database(), email, password=password)
+    except KeyvendError as exc:
+        fail(exc, as_json)
+        return
+    text = f"Admin #{account.id} {account.email}\nAPI token: {account.api_token}"
+    if password is None:
+        text += f"\npassword: {account.password}"
+    emit(as_json, account.public(), text)
+
+
+@client_app.command("create")
+def client_create(
+    email: str,
+    first_name: str = typer.Option(..., "--first-name", help="First name."),
+    password: str | None = typer.Option(None, help="Password [default: generated]."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Create a client and print its API token."""
+    try:
+        account = client.create(
+            open_database(), email=email, first_name=first_name, password=password
+        )
+    except KeyvendError as exc:
+        fail(exc, as_json)
+        return
+    emit(
+        as_json,
+        account.public(),
+        f"Client #{account.id} {account.email}\nAPI token: {account.api_token}",
+    )
+
+
+@app.command("cron")
+def run_cron(as_json: bool = JSON_OPT) -> None:
+    """Run due lifecycle jobs once (suspend expired orders after the grace days)."""
+    settings = Settings()
+    result = cron.run(open_database(settings), grace_days=settings.suspend_grace_days)
+    emit(
+        as_json,
+        result,
+        f"Suspended {len(result['suspended_orders'])} expired order(s); "
+        f"removed {result['deleted_sessions']} expired session(s).",
+    )
+
+
+@app.command()
+def keygen(
+    length: int = typer.Option(32, help="Hex characters, 16 to 256."),
+    split: bool = typer.Option(True, "--split/--no-split", help="Dashes between groups."),
+    split_interval: int = typer.Option(8, help="Characters per group."),
+    case: str = typer.Option("upper", help="upper, lower or mixed."),
+    prefix: str = typer.Option("", help="Prepended as is, e.g. sk_live_."),
+    count: int = typer.Option(1, min=1, max=100_000, help="How many keys."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Print sample keys in a format (no database needed)."""
+    try:
+        fmt = parse_config(
+            {
+                "length": length,
+                "split": split,
+                "split_interval": split_interval,
+                "case": case,
+                "prefix": prefix,
+            }
+        )
+    except KeyvendError as exc:
+        fail(exc, as_json)
+        return
+    keys = [generate_key(fmt) for _ in range(count)]
+    emit(as_json, {"keys": keys}, "\n".join(keys))
+
+
+@extension_app.command("list")
+def extension_list(as_json: bool = JSON_OPT) -> None:
+    """List extensions and their status."""
+    rows = extension.get_list(open_database())
+    emit(as_json, {"extensions": rows}, "\n".join(f"{r['id']}\t{r['status']}" for r in rows))
+
+
+@extension_app.command("activate")
+def extension_activate(name: str, as_json: bool = JSON_OPT) -> None:
+    """Install (if needed) and activate an extension."""
+    _extension_action(lambda db: extension.activate(db, name), name, "activated", as_json)
+
+
+@extension_app.command("deactivate")
+def extension_deactivate(name: str, as_json: bool = JSON_OPT) -> None:
+    """Deactivate an extension (its data is kept)."""
+    _extension_action(lambda db: extension.deactivate(db, name), name, "deactivated", as_json)
+
+
+@extension_app.command("uninstall")
+def extension_uninstall(
+    name: str,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: drop the table and all keys."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Uninstall an extension: drops its table and every key in it (needs --yes)."""
+    _extension_action(
+        lambda db: extension.uninstall(db, name, confirm=yes), name, "uninstalled", as_json
+    )
+
+
+def _extension_action(action: Any, name: str, done: str, as_json: bool) -> None:
+    try:
+        action(open_database())
+    except KeyvendError as exc:
+        fail(exc, as_json)
+    emit(as_json, {"id": name, "result": done}, f"Extension {name} {done}.")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)

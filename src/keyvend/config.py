@@ -1,0 +1,155 @@
+"""Settings: `KEYVEND_*` environment variables, then a TOML file, then defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MIN_SECRET_LENGTH = 32
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("KEYVEND_CONFIG", "keyvend.toml"))
+
+
+class Settings(BaseSettings):
+    """Every knob of a Keyvend server; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYVEND_", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(
+        default=Path("keyvend-data"),
+        description="Folder for the SQLite database and the generated secret key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/keyvend.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Master secret (>= 32 characters) for key digests, encryption and tokens; "
+        "default: generated once into <data_dir>/secret.key (mode 0600).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db; moves rate-limit counters to Redis.",
+    )
+
+    # Serving
+    host: str = Field(default="127.0.0.1", description="Address `keyvend serve` listens on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port `keyvend serve` listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes of `serve`.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    environment: str = Field(
+        default="production",
+        description="`development` allows a short secret key; anything else refuses one.",
+    )
+
+    # Accounts and sessions
+    allow_signup: bool = Field(default=True, description="Let guests sign up as clients.")
+    session_ttl_hours: int = Field(
+        default=24 * 7, ge=1, le=24 * 365, description="Lifetime of a browser session."
+    )
+
+    # Lifecycle
+    suspend_grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="`keyvend cron` suspends orders this many days after they expire.",
+    )
+
+    # Rate limiting
+    rate_limit_enabled: bool = Field(default=True, description="Turn rate limiting on or off.")
+    rate_limit_guest: str = Field(default="100/minute", description="Guest calls per client IP.")
+    rate_limit_guest_miss: str = Field(
+        default="20/minute", description="Checks of keys that do not exist, per client IP."
+    )
+    rate_limit_login: str = Field(default="10/hour", description="Login attempts per client IP.")
+    rate_limit_authenticated: str = Field(
+        default="1000/hour", description="Client and admin calls, per IP and per account."
+    )
+    rate_limit_whitelist: list[str] = Field(
+        default_factory=list, description="IPs and CIDRs that are never rate limited."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IPs and CIDRs whose X-Forwarded-For header is believed.",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be debug, info, warning or error")
+        return value.lower()
+
+    @field_validator("rate_limit_whitelist", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then env, then the TOML file."""
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'keyvend.db').resolve()}"
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment.lower() == "development"
+
+
+class UnsafeSecret(RuntimeError):
+    """The configured secret key is too weak to run with."""
+
+
+def load_secret(settings: Settings) -> bytes:
+    """Return the master secret, generating `secret.key` (mode 0600) on first use."""
+    if settings.secret_key is not None:
+        if len(settings.secret_key) < MIN_SECRET_LENGTH and not settings.is_development:
+            raise UnsafeSecret(
+                f"KEYVEND_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters "
+                "(or set KEYVEND_ENVIRONMENT=development)"
+            )
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race; use its key
+            return path.read_text().strip().encode()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(os.urandom(32).hex())
+    return path.read_text().strip().encode()

@@ -1,0 +1,64 @@
+"""The unit of work: one transaction that rolls back unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from keyvend.db.engine import READ_ONLY
+from keyvend.domain.vault import KeyVault
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Database:
+    """The engine plus what every unit of work needs: vault and clock."""
+
+    def __init__(self, engine: Engine, vault: KeyVault, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.vault = vault
+        self.clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        factory = self._read_sessions if read_only else self._sessions
+        return UnitOfWork(factory(), self.vault, self.clock)
+
+
+class UnitOfWork:
+    """`with db.unit_of_work() as uow: ...; uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, session: Session, vault: KeyVault, clock: Clock) -> None:
+        self.session = session
+        self.vault = vault
+        self.clock = clock
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed and detaches objects without
+        # expiring them, so results read inside the unit stay readable after it.
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,126 @@
+"""API-key product config (DESIGN.md section 4) and the key generator."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyvend.domain.coerce import to_bool, to_int, to_number_if_numeric
+from keyvend.domain.errors import InvalidInput
+
+MIN_LENGTH = 16
+MAX_LENGTH = 256
+CASES = ("upper", "lower", "mixed")
+CUSTOM_PREFIX = "custom_"
+MAX_CUSTOM_PARAMS = 100
+MAX_CUSTOM_VALUE = 1000
+_PREFIX = re.compile(r"[A-Za-z0-9_]{0,16}")
+_PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_BUILTIN = ("length", "split", "split_interval", "case", "prefix")
+
+ParamValue = str | int | float
+
+
+@dataclass(frozen=True)
+class KeyFormat:
+    """A validated API-key product config: the key format plus custom parameters."""
+
+    length: int = 32
+    split: bool = True
+    split_interval: int = 8
+    case: str = "upper"
+    prefix: str = ""
+    params: dict[str, ParamValue] = field(default_factory=dict)
+
+    def to_config(self) -> dict[str, Any]:
+        """The stored form, as FOSSBilling keeps it (custom params under `custom_`)."""
+        config: dict[str, Any] = {
+            "length": self.length,
+            "split": self.split,
+            "split_interval": self.split_interval,
+            "case": self.case,
+            "prefix": self.prefix,
+        }
+        config.update({CUSTOM_PREFIX + name: value for name, value in self.params.items()})
+        return config
+
+
+def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
+    """Validate and coerce a config; raise InvalidInput naming the key and its rule."""
+    raw = dict(raw or {})
+    unknown = [k for k in raw if k not in _BUILTIN and not str(k).startswith(CUSTOM_PREFIX)]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown config key '{str(unknown[0])[:64]}': expected one of "
+            f"{', '.join(_BUILTIN)} or custom_<name>"
+        )
+    length = to_int(raw.get("length", 32), name="length", low=MIN_LENGTH, high=MAX_LENGTH)
+    split = to_bool(raw.get("split", True), name="split")
+    interval = to_int(
+        raw.get("split_interval", min(8, length)), name="split_interval", low=1, high=length
+    )
+    case = raw.get("case", "upper")
+    if not isinstance(case, str) or case.strip().lower() not in CASES:
+        raise InvalidInput("case must be one of upper, lower or mixed")
+    prefix = raw.get("prefix", "")
+    if prefix is None:
+        prefix = ""
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise InvalidInput("prefix must be at most 16 letters, digits or underscores")
+    params = _parse_params(raw)
+    return KeyFormat(length, split, interval, case.strip().lower(), prefix, params)
+
+
+def _parse_params(raw: Mapping[str, Any]) -> dict[str, ParamValue]:
+    params: dict[str, ParamValue] = {}
+    for key, value in raw.items():
+        if not key.startswith(CUSTOM_PREFIX):
+            continue
+        name = key[len(CUSTOM_PREFIX) :]
+        if not _PARAM_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"custom parameter name '{name[:64]}' must start with a letter and hold "
+                "at most 64 letters, digits or underscores"
+            )
+        params[name] = _param_value(name, value)
+    if len(params) > MAX_CUSTOM_PARAMS:
+        raise InvalidInput(f"at most {MAX_CUSTOM_PARAMS} custom parameters are allowed")
+    return params
+
+
+def _param_value(name: str, value: Any) -> ParamValue:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value == value and abs(value) != float("inf"):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_CUSTOM_VALUE:
+        return to_number_if_numeric(value)
+    raise InvalidInput(
+        f"custom_{name} must be a number or a text of at most {MAX_CUSTOM_VALUE} characters"
+    )
+
+
+def generate_key(fmt: KeyFormat) -> str:
+    """A fresh key in the given format; randomness from `secrets` (the OS CSPRNG)."""
+    hex_chars = secrets.token_hex((fmt.length + 1) // 2)[: fmt.length]
+    if fmt.case == "upper":
+        hex_chars = hex_chars.upper()
+    elif fmt.case == "mixed":
+        hex_chars = "".join(c.upper() if secrets.randbits(1) else c for c in hex_chars)
+    if fmt.split:
+        step = fmt.split_interval
+        hex_chars = "-".join(hex_chars[i : i + step] for i in range(0, fmt.length, step))
+    return fmt.prefix + hex_chars
+
+
+def custom_params(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom parameters of a stored config, without their `custom_` prefix."""
+    return {k[len(CUSTOM_PREFIX) :]: v for k, v in config.items() if k.startswith(CUSTOM_PREFIX)}
+
+
+def normalize_key(key: str) -> str:
+    """The form a key is looked up by: letter case ignored, dashes kept."""
+    return key.strip().lower()

@@ -1,0 +1,85 @@
+"""The `apikey` product type: one generated key per order, in the product's format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from keyvend.db.models import ApiKeyService, Order
+from keyvend.db.unit_of_work import UnitOfWork
+from keyvend.domain.errors import Conflict, NotFound
+from keyvend.domain.keygen import KeyFormat, generate_key, parse_config
+from keyvend.services import extension
+from keyvend.services.product_types import ProductType, register
+
+MAX_ATTEMPTS = 10
+
+
+class ApiKeyType(ProductType):
+    name = "apikey"
+    extension = extension.APIKEY
+
+    def default_config(self) -> dict[str, Any]:
+        return KeyFormat().to_config()
+
+    def parse_config(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        return parse_config(raw).to_config()
+
+    def activate(self, uow: UnitOfWork, order: Order) -> None:
+        """Issue the order's key, unless an earlier activation already did."""
+        self.require_available(uow)
+        if service_of(uow, order.id) is not None:
+            return
+        now = uow.now()
+        service = ApiKeyService(
+            order_id=order.id,
+            client_id=order.client_id,
+            enabled=True,
+            config=dict(order.config),
+            created_at=now,
+            updated_at=now,
+        )
+        assign_new_key(uow, service)
+        uow.session.add(service)
+
+    def to_api(self, uow: UnitOfWork, order: Order) -> dict[str, Any]:
+        self.require_available(uow)
+        service = service_of(uow, order.id)
+        if service is None:
+            raise NotFound("This order has no API key yet; activate it first")
+        return {
+            "id": service.id,
+            "order_id": order.id,
+            "api_key": uow.vault.decrypt_key(service.key_ciphertext),
+            "valid": service.enabled,
+            "config": service.config,
+            "created_at": service.created_at.isoformat(),
+            "updated_at": service.updated_at.isoformat(),
+        }
+
+
+def service_of(uow: UnitOfWork, order_id: int) -> ApiKeyService | None:
+    """The key service of an order, if it has one."""
+    return uow.session.scalar(select(ApiKeyService).where(ApiKeyService.order_id == order_id))
+
+
+def assign_new_key(uow: UnitOfWork, service: ApiKeyService) -> str:
+    """Generate a key in the service's format that no other service holds; store it."""
+    fmt = parse_config(service.config)
+    for _ in range(MAX_ATTEMPTS):
+        key = generate_key(fmt)
+        digest = uow.vault.key_digest(key)
+        taken = uow.session.scalar(
+            select(ApiKeyService.id).where(ApiKeyService.key_digest == digest)
+        )
+        if taken is None:
+            service.key_digest = digest
+            service.key_ciphertext = uow.vault.encrypt_key(key)
+            service.updated_at = uow.now()
+            return key
+    raise Conflict("Could not generate a unique API key; try a longer key length")
+
+
+APIKEY_TYPE = register(ApiKeyType())

@@ -1,0 +1,117 @@
+"""Who is calling: API tokens (HTTP Basic), login sessions and their CSRF tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import delete, select
+
+from keyvend.db.models import Admin, Client
+from keyvend.db.models import Session as SessionRow
+from keyvend.db.unit_of_work import Database, UnitOfWork
+from keyvend.domain.errors import Forbidden, Unauthenticated
+from keyvend.domain.passwords import verify_password
+from keyvend.domain.vault import new_token, same
+
+Role = Literal["admin", "client"]
+BAD_CREDENTIALS = 201  # wrong token, email or password
+CLIENT_REQUIRED = 202  # a client endpoint called without client credentials
+ADMIN_REQUIRED = 203  # an admin endpoint called without admin credentials
+BAD_CSRF = 204  # session call without the matching X-CSRF-Token
+SESSION_EXPIRED = 205  # the session cookie names no live session
+ACCOUNT_DISABLED = 206  # the client account is not active
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated caller."""
+
+    role: Role
+    id: int
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """What a login hands back to the browser: cookie token, CSRF token, the actor."""
+
+    actor: Actor
+    token: str
+    csrf: str
+
+
+def actor_from_token(db: Database, role: str, token: str) -> Actor:
+    """The account whose API token this is, for Basic auth `role:token`."""
+    if role not in ("admin", "client") or not token or len(token) > 256:
+        raise Unauthenticated("Authentication Failed", BAD_CREDENTIALS)
+    digest = db.vault.token_digest(token)
+    with db.unit_of_work(read_only=True) as uow:
+        row = _account(uow, role, "api_token_digest", digest)
+    if row is None or not same(row.api_token_digest, digest):
+        raise Unauthenticated("Authentication Failed", BAD_CREDENTIALS)
+    if isinstance(row, Client) and row.status != "active":
+        raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
+    return Actor("admin" if role == "admin" else "client", row.id)
+
+
+def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int) -> LoginSession:
+    """Check email and password and open a session; one error text for every failure."""
+    with db.unit_of_work() as uow:
+        row = _account(uow, role, "email", email.strip().lower())
+        if not verify_password(row.password_hash if row else None, password) or row is None:
+            raise Unauthenticated("Please check your login details", BAD_CREDENTIALS)
+        if isinstance(row, Client) and row.status != "active":
+            raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
+        token, csrf = new_token(), new_token()
+        uow.session.add(
+            SessionRow(
+                token_digest=db.vault.token_digest(token),
+                role=role,
+                account_id=row.id,
+                csrf_token=csrf,
+                expires_at=uow.now() + timedelta(hours=ttl_hours),
+            )
+        )
+        uow.session.execute(delete(SessionRow).where(SessionRow.expires_at < uow.now()))
+        uow.commit()
+        return LoginSession(Actor(role, row.id), token, csrf)
+
+
+def _account(uow: UnitOfWork, role: str, column: str, value: str) -> Admin | Client | None:
+    """The admin or client whose `column` equals `value`."""
+    if role == "admin":
+        return uow.session.scalar(select(Admin).where(getattr(Admin, column) == value))
+    return uow.session.scalar(select(Client).where(getattr(Client, column) == value))
+
+
+def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: bool) -> Actor:
+    """The actor of a live session; the CSRF token must match when `check_csrf`."""
+    with db.unit_of_work(read_only=True) as uow:
+        row = uow.session.scalar(
+            select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
+        )
+        if row is None or row.expires_at <= uow.now():
+            raise Unauthenticated("Your session has expired; please log in again", SESSION_EXPIRED)
+    if check_csrf and (csrf is None or not same(csrf, row.csrf_token)):
+        raise Forbidden("Invalid or missing CSRF token (send it in X-CSRF-Token)", BAD_CSRF)
+    return Actor(row.role, row.account_id)  # type: ignore[arg-type]
+
+
+def session_csrf(db: Database, token: str) -> str | None:
+    """The CSRF token of a live session (for pages that render forms)."""
+    with db.unit_of_work(read_only=True) as uow:
+        row = uow.session.scalar(
+            select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
+        )
+        return row.csrf_token if row and row.expires_at > uow.now() else None
+
+
+def logout(db: Database, token: str) -> bool:
+    """End a session."""
+    with db.unit_of_work() as uow:
+        uow.session.execute(
+            delete(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
+        )
+        uow.commit()
+    return True

@@ -1,0 +1,167 @@
+"""The shopping cart (FOSSBilling's `cart` module) and checkout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from keyvend.db.models import Cart, Product
+from keyvend.db.unit_of_work import Database, UnitOfWork
+from keyvend.domain.errors import InvalidInput, NotFound
+from keyvend.domain.periods import parse_period
+from keyvend.domain.pricing import is_free, price_for
+from keyvend.services import order as orders
+from keyvend.services.product_types import get_type
+
+MAX_ITEMS = 20
+
+
+@dataclass(frozen=True)
+class CartOwner:
+    """A cart belongs to a client, or to an anonymous visitor's cookie token digest."""
+
+    client_id: int | None = None
+    token_digest: str | None = None
+
+
+def add_item(
+    db: Database,
+    owner: CartOwner,
+    *,
+    product_id: int,
+    period: str | None = None,
+    quantity: int = 1,
+) -> bool:
+    """Put an enabled product in the cart, checking its period and price now."""
+    period_text = str(parse_period(period)) if period else None
+    if not 1 <= quantity <= orders.MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be a whole number from 1 to {orders.MAX_QUANTITY}")
+    with db.unit_of_work() as uow:
+        product = _orderable(uow, product_id)
+        price_for(product.pricing, period_text)
+        cart = _cart(uow, owner, create=True)
+        assert cart is not None
+        if len(cart.items) >= MAX_ITEMS:
+            raise InvalidInput(f"A cart holds at most {MAX_ITEMS} items")
+        item = {"product_id": product.id, "period": period_text, "quantity": quantity}
+        cart.items = [*cart.items, item]
+        cart.updated_at = uow.now()
+        uow.commit()
+    return True
+
+
+def remove_item(db: Database, owner: CartOwner, item_id: int) -> bool:
+    """Take item number `item_id` (1-based, as `get` lists them) out of the cart."""
+    with db.unit_of_work() as uow:
+        cart = _cart(uow, owner, create=False)
+        if cart is None or not 1 <= item_id <= len(cart.items):
+            raise NotFound("Cart item not found")
+        cart.items = [item for i, item in enumerate(cart.items, 1) if i != item_id]
+        cart.updated_at = uow.now()
+        uow.commit()
+    return True
+
+
+def get(db: Database, owner: CartOwner) -> dict[str, Any]:
+    """The cart's items with their current prices and the total."""
+    with db.unit_of_work(read_only=True) as uow:
+        cart = _cart(uow, owner, create=False)
+        items = []
+        for number, item in enumerate(cart.items if cart else [], 1):
+            product = uow.session.get(Product, item["product_id"])
+            if product is None:
+                continue
+            unit = price_for(product.pricing, item["period"])
+            items.append(
+                {
+                    "id": number,
+                    "product_id": product.id,
+                    "title": product.title,
+                    "period": item["period"],
+                    "quantity": item["quantity"],
+                    "price": str(unit),
+                    "total": str(unit * item["quantity"]),
+                }
+            )
+    total = sum((Decimal(i["total"]) for i in items), Decimal("0.00"))
+    return {"items": items, "total": str(total)}
+
+
+def reset(db: Database, owner: CartOwner) -> bool:
+    """Empty the cart."""
+    with db.unit_of_work() as uow:
+        cart = _cart(uow, owner, create=False)
+        if cart is not None:
+            cart.items = []
+            cart.updated_at = uow.now()
+            uow.commit()
+    return True
+
+
+def checkout(db: Database, client_id: int) -> dict[str, Any]:
+    """Turn the client's cart into orders, all or none; free and after_order ones activate."""
+    with db.unit_of_work() as uow:
+        cart = _cart(uow, CartOwner(client_id=client_id), create=False)
+        if cart is None or not cart.items:
+            raise InvalidInput("Your cart is empty")
+        ids, activated, total = [], [], Decimal("0.00")
+        for item in cart.items:
+            product = _orderable(uow, item["product_id"])
+            order = orders.place(
+                uow,
+                client_id=client_id,
+                product_id=product.id,
+                period=item["period"],
+                quantity=item["quantity"],
+            )
+            if is_free(product.pricing) or product.setup == "after_order":
+                orders.start(uow, order)
+                activated.append(order.id)
+            ids.append(order.id)
+            total += Decimal(order.price)
+        cart.items = []
+        uow.commit()
+    return {"order_id": ids[0], "orders": ids, "activated": activated, "total": str(total)}
+
+
+def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:
+    """After login, move an anonymous visitor's cart items into the client's cart."""
+    with db.unit_of_work() as uow:
+        guest = _cart(uow, CartOwner(token_digest=token_digest), create=False)
+        if guest is None or not guest.items:
+            return
+        cart = _cart(uow, CartOwner(client_id=client_id), create=True)
+        assert cart is not None
+        cart.items = [*cart.items, *guest.items][:MAX_ITEMS]
+        uow.session.delete(guest)
+        uow.commit()
+
+
+def _orderable(uow: UnitOfWork, product_id: int) -> Product:
+    product = uow.session.get(Product, product_id)
+    if product is None or product.status != "enabled":
+        raise NotFound("Product not found")
+    get_type(product.type).require_available(uow)
+    return product
+
+
+def _cart(uow: UnitOfWork, owner: CartOwner, *, create: bool) -> Cart | None:
+    if owner.client_id is not None:
+        where = Cart.client_id == owner.client_id
+    elif owner.token_digest is not None:
+        where = Cart.token_digest == owner.token_digest
+    else:
+        return None
+    cart = uow.session.scalar(select(Cart).where(where))
+    if cart is None and create:
+        cart = Cart(
+            client_id=owner.client_id,
+            token_digest=None if owner.client_id else owner.token_digest,
+            items=[],
+            updated_at=uow.now(),
+        )
+        uow.session.add(cart)
+    return cart

@@ -1,0 +1,39 @@
+"""FOSSBilling-style paginated lists: {list, total, page, per_page, pages}."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+
+from keyvend.db.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page of a list to return (1-based)."""
+
+    number: int = 1
+    per_page: int = 100
+
+
+def paginate(
+    uow: UnitOfWork, query: Select[T], page: Page, to_api: Callable[[T], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `query` for one page and count the whole result."""
+    total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = uow.session.scalars(
+        query.offset((page.number - 1) * page.per_page).limit(page.per_page)
+    ).all()
+    total = int(total or 0)
+    return {
+        "list": [to_api(row) for row in rows],
+        "total": total,
+        "page": page.number,
+        "per_page": page.per_page,
+        "pages": max(1, -(-total // page.per_page)),
+    }

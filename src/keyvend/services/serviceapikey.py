@@ -1,0 +1,140 @@
+"""The `serviceapikey` module: check, get_info, update and reset API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from keyvend.db.models import ApiKeyService, Order
+from keyvend.db.unit_of_work import Database, UnitOfWork
+from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
+from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
+from keyvend.domain.order_states import OrderStatus
+from keyvend.domain.vault import same
+from keyvend.services import extension
+from keyvend.services.apikey_type import assign_new_key
+
+NO_KEY = "You must provide an API key to check it's validity."
+NO_SUCH_KEY = "API key does not exist"
+NO_TARGET = "You must provide either the API key or API key order ID in order to reset it."
+NO_CHANGE = "To change the API key, please use the reset function rather than updating it."
+# Longest possible key: prefix (16) + hex (256) + dashes (255); anything longer cannot exist.
+MAX_KEY_TEXT = 16 + MAX_LENGTH * 2
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """What a check learns about a key."""
+
+    valid: bool
+    params: dict[str, Any]
+
+
+def check(db: Database, key: str) -> bool:
+    """Whether the key is valid: order active, not expired, key enabled."""
+    return lookup(db, key).valid
+
+
+def get_info(db: Database, key: str) -> dict[str, Any]:
+    """Validity plus the custom parameters of the key's product."""
+    status = lookup(db, key)
+    return {"valid": status.valid, "config": status.params}
+
+
+def lookup(db: Database, key: str) -> KeyStatus:
+    """One indexed probe by HMAC digest; NotFound for keys that do not exist."""
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(NO_KEY)
+    if len(key) > MAX_KEY_TEXT:
+        raise NotFound(NO_SUCH_KEY)
+    digest = db.vault.key_digest(key)
+    query = (
+        select(
+            ApiKeyService.key_digest,
+            ApiKeyService.enabled,
+            ApiKeyService.config,
+            Order.status,
+            Order.expires_at,
+        )
+        .join(Order, Order.id == ApiKeyService.order_id)
+        .where(ApiKeyService.key_digest == digest)
+    )
+    with db.unit_of_work(read_only=True) as uow:
+        if not extension.is_active(uow, extension.APIKEY):
+            raise ModuleInactive(extension.APIKEY)
+        row = uow.session.execute(query).first()
+        now = uow.now()
+    if row is None or not same(row.key_digest, digest):
+        raise NotFound(NO_SUCH_KEY)
+    return KeyStatus(
+        _is_valid(row.enabled, row.status, row.expires_at, now), custom_params(row.config)
+    )
+
+
+def _is_valid(enabled: bool, status: str, expires_at: datetime | None, now: datetime) -> bool:
+    return (
+        bool(enabled) and status == OrderStatus.ACTIVE and (expires_at is None or now < expires_at)
+    )
+
+
+def update(
+    db: Database,
+    *,
+    order_id: int,
+    config: dict[str, Any] | None = None,
+    valid: bool | None = None,
+    api_key: str | None = None,
+) -> bool:
+    """Replace the key's config wholesale and/or enable or disable it; never change the key."""
+    new_config = parse_config(config).to_config() if config is not None else None
+    with db.unit_of_work() as uow:
+        service = _service(uow, order_id=order_id, key=None, client_id=None)
+        if api_key is not None and not same(uow.vault.key_digest(api_key), service.key_digest):
+            raise InvalidInput(NO_CHANGE)
+        if new_config is not None:
+            service.config = new_config
+        if valid is not None:
+            service.enabled = valid
+        service.updated_at = uow.now()
+        uow.commit()
+    return True
+
+
+def reset(
+    db: Database,
+    *,
+    order_id: int | None = None,
+    key: str | None = None,
+    client_id: int | None = None,
+) -> bool:
+    """Issue a new key in the service's current format; the old key dies at once."""
+    if order_id is None and not key:
+        raise InvalidInput(NO_TARGET)
+    with db.unit_of_work() as uow:
+        service = _service(uow, order_id=order_id, key=key, client_id=client_id)
+        assign_new_key(uow, service)
+        uow.commit()
+    return True
+
+
+def _service(
+    uow: UnitOfWork, *, order_id: int | None, key: str | None, client_id: int | None
+) -> ApiKeyService:
+    """The service named by order id and/or key; a client only ever finds their own."""
+    extension.require_active(uow, extension.APIKEY)
+    query = select(ApiKeyService).with_for_update()
+    if order_id is not None:
+        query = query.where(ApiKeyService.order_id == order_id)
+    if key:
+        if len(key) > MAX_KEY_TEXT:
+            raise NotFound(NO_SUCH_KEY)
+        query = query.where(ApiKeyService.key_digest == uow.vault.key_digest(key))
+    if client_id is not None:
+        query = query.where(ApiKeyService.client_id == client_id)
+    service = uow.session.scalar(query)
+    if service is None:
+        raise NotFound(NO_SUCH_KEY)
+    return service
