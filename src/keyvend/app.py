@@ -14,6 +14,7 @@ import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
 from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response, failure
+from keyvend.api.ratelimit import RateLimiter
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.settings = settings
     app.state.db = db
+    # The limiter reads the database's clock, so tests drive both with one fake clock.
+    app.state.limiter = RateLimiter(settings, clock=lambda: db.clock().timestamp())
     return app
 
 

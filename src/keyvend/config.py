@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -80,10 +81,10 @@ class Settings(BaseSettings):
     rate_limit_authenticated: str = Field(
         default="1000/hour", description="Client and admin calls, per IP and per account."
     )
-    rate_limit_whitelist: list[str] = Field(
+    rate_limit_whitelist: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="IPs and CIDRs that are never rate limited."
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="IPs and CIDRs whose X-Forwarded-For header is believed.",
     )
@@ -94,6 +95,33 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator(
+        "rate_limit_guest", "rate_limit_guest_miss", "rate_limit_login", "rate_limit_authenticated"
+    )
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit in `limits` notation, e.g. 100/minute"
+            ) from None
+        return value
+
+    @field_validator("rate_limit_whitelist", "trusted_proxies", mode="after")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return value
 
     @field_validator("rate_limit_whitelist", "trusted_proxies", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""The one route behind `/api/{role}/{module}/{method}`: parse, authenticate, validate, call."""
+"""The one route behind `/api/{role}/{module}/{method}`: limit, authenticate, validate, call."""
 
 from __future__ import annotations
 
@@ -12,28 +12,58 @@ from starlette.responses import JSONResponse
 from keyvend.api import auth
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
+from keyvend.api.ratelimit import KEY_CHECKS, RateLimiter, Verdict
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
-from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound
+from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound, NotFound
 
 
 async def api_call(request: Request) -> JSONResponse:
     """Every API call enters here."""
+    verdict = Verdict()
+    call: Call | None = None
     try:
         found = _endpoint(request)
         params = await read_params(request)
-        call = await run_in_threadpool(_prepare, request, found)
-        validated = validate(found.params, params)
-        result = await run_in_threadpool(_run, found, call, validated)
+        call = Call(
+            db=request.app.state.db,
+            settings=request.app.state.settings,
+            actor=None,
+            request=request,
+        )
+        result = await run_in_threadpool(_execute, found, call, params, verdict)
         response = ok(result)
-        _apply_cookies(request, response, call)
-        return response
     except Exception as exc:
-        return error_response(exc)
+        response = error_response(exc)
+    if call is not None:
+        _apply_cookies(request, response, call)
+    response.headers.update(verdict.headers())
+    return response
 
 
 async def not_a_call(request: Request) -> JSONResponse:
     """Anything under /api/ that does not have the shape role/module/method."""
     return error_response(MalformedCall("Invalid API call: use /api/{role}/{module}/{method}"))
+
+
+def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdict) -> Any:
+    """Rate limits, authentication and validation, then the handler (in a worker thread)."""
+    limiter: RateLimiter = call.request.app.state.limiter
+    client = call.request.client
+    forwarded = call.request.headers.get("x-forwarded-for")
+    ip = limiter.client_ip(client.host if client else None, forwarded)
+    key = (found.role, found.module, found.method)
+    limiter.before_call(ip, key, verdict)
+    call.actor = auth.identify(call.db, call.request, found.role)
+    auth.require_role(found.role, call.actor)
+    if found.role != "guest" and call.actor is not None:
+        limiter.after_auth(ip, f"{call.actor.role}:{call.actor.id}", verdict)
+    validated = validate(found.params, params)
+    try:
+        return found.handler(call, validated)
+    except NotFound:
+        if key in KEY_CHECKS:
+            limiter.after_miss(ip)
+        raise
 
 
 def _endpoint(request: Request) -> Endpoint:
@@ -46,17 +76,6 @@ def _endpoint(request: Request) -> Endpoint:
     if found is None:
         raise MethodNotFound(f"Method {role}/{module[:64]}/{method[:64]} does not exist", 740)
     return found
-
-
-def _prepare(request: Request, found: Endpoint) -> Call:
-    state = request.app.state
-    actor = auth.identify(state.db, request, found.role)
-    auth.require_role(found.role, actor)
-    return Call(db=state.db, settings=state.settings, actor=actor, request=request)
-
-
-def _run(found: Endpoint, call: Call, params: Params) -> Any:
-    return found.handler(call, params)
 
 
 def validate(model: type[Params], params: dict[str, Any]) -> Params:
