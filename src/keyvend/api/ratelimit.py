@@ -8,6 +8,7 @@ server keeps answering and never fails a call because of its rate limiter.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
@@ -151,10 +152,9 @@ class RateLimiter:
     def after_miss(self, ip: str) -> None:
         """Count a check of a key that does not exist."""
         if not self.exempt(ip):
-            try:
+            # This call already has its answer; only the next one is refused.
+            with contextlib.suppress(RateLimited):
                 self.hit("guest_miss", self.guest_miss, ip, Verdict())
-            except RateLimited:
-                pass  # this call already has its answer; the next one is refused
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:
         """The caller's IP: X-Forwarded-For is believed only from a trusted proxy."""
