@@ -165,19 +165,35 @@ class UnsafeSecret(RuntimeError):
 def load_secret(settings: Settings) -> bytes:
     """Return the master secret, generating `secret.key` (mode 0600) on first use."""
     if settings.secret_key is not None:
-        if len(settings.secret_key) < MIN_SECRET_LENGTH and not settings.is_development:
-            raise UnsafeSecret(
-                f"KEYVEND_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters "
-                "(or set KEYVEND_ENVIRONMENT=development)"
-            )
+        _check_length(settings.secret_key, "KEYVEND_SECRET_KEY", settings)
         return settings.secret_key.encode()
     path = settings.data_dir / "secret.key"
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race; use its key
-            return path.read_text().strip().encode()
+        _create_secret_file(path)
+    secret = path.read_text().strip()
+    _check_length(secret, str(path), settings)
+    return secret.encode()
+
+
+def _check_length(secret: str, source: str, settings: Settings) -> None:
+    if len(secret) < MIN_SECRET_LENGTH and not settings.is_development:
+        raise UnsafeSecret(
+            f"{source} must be at least {MIN_SECRET_LENGTH} characters "
+            "(or set KEYVEND_ENVIRONMENT=development)"
+        )
+
+
+def _create_secret_file(path: Path) -> None:
+    # Written aside, then linked into place: a process starting at the same moment sees
+    # either no file or the whole key, never an empty one, and the first link wins.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(os.urandom(32).hex())
-    return path.read_text().strip().encode()
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process won the race; use its key
+    finally:
+        draft.unlink()

@@ -30,7 +30,10 @@ async def api_call(request: Request) -> JSONResponse:
             actor=None,
             request=request,
         )
-        result = await run_in_threadpool(_execute, found, call, params, verdict)
+        if found.inline:
+            result = _execute(found, call, params, verdict)
+        else:
+            result = await run_in_threadpool(_execute, found, call, params, verdict)
         response = ok(result)
     except Exception as exc:
         response = error_response(exc)

@@ -18,7 +18,8 @@ BAD_BODY = 701
 
 async def read_params(request: Request) -> dict[str, Any]:
     """Query string first, then the body on top of it."""
-    params = nest(parse_qsl(request.url.query, keep_blank_values=True))
+    query = request.scope.get("query_string", b"")
+    params = nest(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {}
     if request.method != "POST":
         return params
     body = await request.body()
@@ -69,11 +70,12 @@ def _path(name: str) -> list[str]:
     head, bracket, rest = name.partition("[")
     if not bracket:
         return [name]
-    parts = [head]
-    for piece in ("[" + rest).split("]")[:-1]:
-        if not piece.startswith("["):
-            raise MalformedCall(f"Malformed parameter name {name[:64]!r}", BAD_BODY)
-        parts.append(piece[1:])
+    *pieces, tail = ("[" + rest).split("]")
+    # An unclosed bracket (a[b), text after the last one (a[b]c) or no name before the
+    # first ([a]) would otherwise silently become another parameter.
+    if not head or tail or not all(piece.startswith("[") for piece in pieces):
+        raise MalformedCall(f"Malformed parameter name {name[:64]!r}", BAD_BODY)
+    parts = [head, *(piece[1:] for piece in pieces)]
     if len(parts) > MAX_DEPTH:
         raise MalformedCall(f"Parameter {name[:64]!r} is nested too deeply", BAD_BODY)
     return parts
@@ -89,6 +91,8 @@ def _put(target: dict[str, Any], path: list[str], value: str) -> None:
             node.append(value)
             return
         if last:
+            if isinstance(node.get(key), dict | list):
+                raise MalformedCall(f"Parameter {key[:64]!r} is given in two shapes", BAD_BODY)
             node[key] = value
             return
         following = path[index + 1]

@@ -102,10 +102,18 @@ class RateLimiter:
         self.trusted_proxies = _networks(settings.trusted_proxies)
         self.clock = clock
         self.counters = Counters(settings.redis_url, clock)
+        self._exempt: dict[str, bool] = {}
 
     def exempt(self, ip: str) -> bool:
         """Whitelisted addresses (and a disabled limiter) are never limited."""
-        return not self.enabled or _within(ip, self.whitelist)
+        if not self.enabled:
+            return True
+        known = self._exempt.get(ip)
+        if known is None:
+            if len(self._exempt) > 10_000:  # bounded: a flood of addresses cannot grow it
+                self._exempt.clear()
+            known = self._exempt[ip] = _within(ip, self.whitelist)
+        return known
 
     def hit(self, policy: str, item: RateLimitItem, who: str, verdict: Verdict) -> None:
         """Count one call against `item` for `who`; RateLimited when over budget."""

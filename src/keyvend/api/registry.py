@@ -59,6 +59,7 @@ class Endpoint:
     method: str
     params: type[Params]
     handler: Handler
+    inline: bool = False  # run on the event loop: only for short, non-blocking-enough calls
 
     @property
     def path(self) -> str:
@@ -73,14 +74,19 @@ ENDPOINTS: dict[tuple[str, str, str], Endpoint] = {}
 
 
 def endpoint(
-    role: Role, module: str, method: str, params: type[Params] = NoParams
+    role: Role,
+    module: str,
+    method: str,
+    params: type[Params] = NoParams,
+    *,
+    inline: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
     def register(handler: Handler) -> Handler:
         key = (role, module, method)
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
-        ENDPOINTS[key] = Endpoint(role, module, method, params, handler)
+        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline)
         return handler
 
     return register

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from keyvend.db.engine import READ_ONLY
+from keyvend.db.key_index import KeyIndex
 from keyvend.domain.vault import KeyVault
 
 Clock = Callable[[], datetime]
@@ -26,10 +27,10 @@ class Database:
         self.engine = engine
         self.vault = vault
         self.clock = clock
+        self.keys = KeyIndex(engine)
+        self.read_engine = engine.execution_options(**{READ_ONLY: True})
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         factory = self._read_sessions if read_only else self._sessions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,7 +13,13 @@ from keyvend.domain.errors import InvalidInput
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY = _hasher.hash("keyvend-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Hashed on first use, not at import: an argon2 hash briefly takes 64 MiB of memory,
+    # which a worker that only checks keys should never pay.
+    return _hasher.hash("keyvend-dummy-password")
 
 
 def check_strength(password: str) -> None:
@@ -29,7 +36,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """True if the password matches; spends the same time when there is no account."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -30,7 +30,7 @@ def create(
     email = email_address(email)
     first = text(first_name, name="first_name", max_length=100, required=True)
     last = text(last_name, name="last_name", max_length=100)
-    password = password or random_password()
+    password = random_password() if password is None else password
     check_strength(password)
     token = new_token()
     with db.unit_of_work() as uow:

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from keyvend.db.models import ApiKeyService, Order
+from keyvend.db.models import ApiKeyService
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
 from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
@@ -45,36 +46,30 @@ def get_info(db: Database, key: str) -> dict[str, Any]:
 
 
 def lookup(db: Database, key: str) -> KeyStatus:
-    """One indexed probe by HMAC digest; NotFound for keys that do not exist."""
+    """One statement, one indexed probe by HMAC digest; NotFound for keys that do not exist."""
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(NO_KEY)
     if len(key) > MAX_KEY_TEXT:
         raise NotFound(NO_SUCH_KEY)
     digest = db.vault.key_digest(key)
-    query = (
-        select(
-            ApiKeyService.key_digest,
-            ApiKeyService.enabled,
-            ApiKeyService.config,
-            Order.status,
-            Order.expires_at,
-        )
-        .join(Order, Order.id == ApiKeyService.order_id)
-        .where(ApiKeyService.key_digest == digest)
-    )
-    with db.unit_of_work(read_only=True) as uow:
-        if not extension.is_active(uow, extension.APIKEY):
-            raise ModuleInactive(extension.APIKEY)
-        row = uow.session.execute(query).first()
-        now = uow.now()
-    if row is None or not same(row.key_digest, digest):
+    try:
+        row = db.keys.find(digest, extension.APIKEY)
+    except DBAPIError:
+        # After an uninstall the table is gone; any other failure is a real one.
+        with db.unit_of_work(read_only=True) as uow:
+            extension.require_active(uow, extension.APIKEY)
+        raise
+    if row is None or row.module_status != extension.ACTIVE:
+        raise ModuleInactive(extension.APIKEY)
+    if row.digest is None or not same(row.digest, digest):
         raise NotFound(NO_SUCH_KEY)
-    return KeyStatus(
-        _is_valid(row.enabled, row.status, row.expires_at, now), custom_params(row.config)
-    )
+    valid = _is_valid(row.enabled, row.order_status, row.expires_at, db.clock())
+    return KeyStatus(valid, custom_params(row.config))
 
 
-def _is_valid(enabled: bool, status: str, expires_at: datetime | None, now: datetime) -> bool:
+def _is_valid(
+    enabled: bool, status: str | None, expires_at: datetime | None, now: datetime
+) -> bool:
     return (
         bool(enabled) and status == OrderStatus.ACTIVE and (expires_at is None or now < expires_at)
     )

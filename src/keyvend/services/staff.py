@@ -31,7 +31,7 @@ class NewAccount:
 def create_admin(db: Database, email: str, *, password: str | None = None) -> NewAccount:
     """Create an administrator; returns its API token (shown once, stored hashed)."""
     email = email_address(email)
-    password = password or random_password()
+    password = random_password() if password is None else password
     check_strength(password)
     token = new_token()
     with db.unit_of_work() as uow:

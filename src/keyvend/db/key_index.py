@@ -1,0 +1,124 @@
+"""The hot path's read: one compiled statement on a dedicated autocommit connection.
+
+The key check is the call every customer application makes, often on every request it
+serves. Going through the ORM session (connection checkout, BEGIN, result machinery) costs
+several times more than the indexed probe itself, so the check reads through a raw DBAPI
+connection per thread with the statement compiled once. Autocommit means no transaction is
+held open between checks: every check sees the latest committed state (revocation lag zero)
+and never blocks DDL such as an extension uninstall.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, select
+
+from keyvend.db.models import ApiKeyService, Extension, Order
+
+# The extension's row drives the result, so one round trip also tells an inactive module apart.
+_LOOKUP = (
+    select(
+        Extension.status,
+        ApiKeyService.key_digest,
+        ApiKeyService.enabled,
+        ApiKeyService.config,
+        Order.status,
+        Order.expires_at,
+    )
+    .select_from(Extension)
+    .outerjoin(ApiKeyService, ApiKeyService.key_digest == bindparam("digest"))
+    .outerjoin(Order, Order.id == ApiKeyService.order_id)
+    .where(Extension.name == bindparam("module"))
+)
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """What a check needs to know; `digest` is None when no key matched."""
+
+    module_status: str
+    digest: bytes | None
+    enabled: bool
+    config: dict[str, Any]
+    order_status: str | None
+    expires_at: datetime | None
+
+
+class KeyIndex:
+    """Looks keys up by digest; safe to share between threads (one connection each)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        compiled = _LOOKUP.compile(dialect=engine.dialect)
+        self._sql = compiled.string
+        self._positions = compiled.positiontup if compiled.positional else None
+        self._local = threading.local()
+
+    def find(self, digest: bytes, module: str) -> KeyRow | None:
+        """The module's status and the key's row; None if the module has no status row."""
+        values = {"digest": digest, "module": module}
+        params: Any = values
+        if self._positions is not None:
+            params = tuple(values[name] for name in self._positions)
+        try:
+            row = self._execute(params)
+        except Exception:
+            self._drop_connection()  # a broken or stale connection is never reused
+            raise
+        return None if row is None else _to_key_row(row)
+
+    def _execute(self, params: Any) -> Any:
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._engine.raw_connection()
+            if self._engine.dialect.name == "postgresql":
+                connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            self._local.connection = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            connection.invalidate()
+
+
+@lru_cache(maxsize=4096)
+def _decoded(text: str) -> dict[str, Any]:
+    # Configs repeat (one per product, copied into each key): decode each text once.
+    # Callers must treat the result as read-only.
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def _to_key_row(row: Any) -> KeyRow:
+    module_status, digest, enabled, config, order_status, expires_at = row
+    if isinstance(config, str):
+        config = _decoded(config)
+    if isinstance(expires_at, str):  # SQLite keeps UTC datetimes as naive ISO text
+        expires_at = datetime.fromisoformat(expires_at)
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return KeyRow(
+        module_status=module_status,
+        digest=bytes(digest) if digest is not None else None,
+        enabled=bool(enabled),
+        config=config or {},
+        order_status=order_status,
+        expires_at=expires_at,
+    )
