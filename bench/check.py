@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             keys = seed_keys(db, args.keys)
             seeded = time.perf_counter() - started
-            db.engine.dispose()
+            db.dispose()
             script = lua_script(keys, data_dir / "check.lua")
             return measure(args, env, script) | {"seed_seconds": round(seeded, 1)}
     finally:

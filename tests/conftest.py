@@ -57,8 +57,7 @@ def postgres_url() -> Iterator[str]:
     admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield (
-            "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-            f"?options=-csearch_path%3D{schema}"
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         )
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -166,14 +165,19 @@ def customer(api: Api) -> dict[str, Any]:
     account = clients.create(
         api.client.app.state.db, email="jo@example.com", first_name="Jo", password="jo-pass-123"
     )
-    return {"id": account.id, "email": account.email, "token": account.api_token,
-            "auth": ("client", account.api_token)}
+    return {
+        "id": account.id,
+        "email": account.email,
+        "token": account.api_token,
+        "auth": ("client", account.api_token),
+    }
 
 
 @pytest.fixture
 def active_order(api: Api, product_id: int, customer: dict[str, Any]) -> dict[str, Any]:
     """An active 1M order for `customer`, with its key."""
-    oid = api.admin("order/create", client_id=customer["id"], product_id=product_id,
-                    period="1M", activate=True)
+    oid = api.admin(
+        "order/create", client_id=customer["id"], product_id=product_id, period="1M", activate=True
+    )
     key = api.admin("order/service", id=oid)["api_key"]
     return {"id": oid, "key": key}

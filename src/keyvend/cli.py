@@ -88,7 +88,7 @@ def serve(
         ]
     emit(as_json, info, "\n".join(lines))
     sys.stdout.flush()
-    db.engine.dispose()
+    db.dispose()
     if settings.secret_key is None:  # workers must find the same generated secret
         os.environ["KEYVEND_DATA_DIR"] = str(settings.data_dir.resolve())
     # A fresh process image serves: the setup above (migrations, argon2 hashing of the first

@@ -7,21 +7,31 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 READ_ONLY = "keyvend_read_only"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `pooled=False` gives an engine whose connections belong to whoever opens them (NullPool),
+    for connections held for a thread's lifetime outside the shared pool.
+    """
     parsed = make_url(url)
+    extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **extra
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (BEGIN IMMEDIATE below).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if not pooled:
+        return create_engine(url, **extra)
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

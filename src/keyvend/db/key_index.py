@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 
+from keyvend.db.engine import make_engine
 from keyvend.db.models import ApiKeyService, Extension, Order
 
 # The extension's row drives the result, so one round trip also tells an inactive module apart.
@@ -54,7 +55,9 @@ class KeyIndex:
     """Looks keys up by digest; safe to share between threads (one connection each)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # Its own unpooled engine: connections live as long as their thread and never
+        # starve the shared pool that units of work draw from.
+        self._engine = make_engine(engine.url.render_as_string(hide_password=False), pooled=False)
         compiled = _LOOKUP.compile(dialect=engine.dialect)
         self._sql = compiled.string
         self._positions = compiled.positiontup if compiled.positional else None
@@ -96,6 +99,11 @@ class KeyIndex:
         self._local.connection = None
         if connection is not None:
             connection.invalidate()
+
+    def dispose(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        self._drop_connection()
+        self._engine.dispose()
 
 
 @lru_cache(maxsize=4096)

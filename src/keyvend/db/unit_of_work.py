@@ -32,6 +32,11 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
+    def dispose(self) -> None:
+        """Close every pooled connection and this thread's key-index connection."""
+        self.keys.dispose()
+        self.engine.dispose()
+
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         factory = self._read_sessions if read_only else self._sessions
         return UnitOfWork(factory(), self.vault, self.clock)

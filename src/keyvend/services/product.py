@@ -46,22 +46,35 @@ def prepare(db: Database, *, title: str, type: str) -> int:
 def update(db: Database, product_id: int, **changes: Any) -> bool:
     """Change title, description, status, setup or pricing; all validated before saving."""
     with db.unit_of_work() as uow:
-        product = _product(uow, product_id)
-        if changes.get("title") is not None:
-            product.title = text(changes["title"], name="title", max_length=255, required=True)
-        if changes.get("description") is not None:
-            product.description = text(
-                changes["description"], name="description", max_length=10_000
-            )
-        if changes.get("status") is not None:
-            product.status = choice(changes["status"], name="status", options=STATUSES)
-        if changes.get("setup") is not None:
-            product.setup = choice(changes["setup"], name="setup", options=SETUPS)
-        if changes.get("pricing") is not None:
-            product.pricing = parse_pricing(changes["pricing"])
-        product.updated_at = uow.now()
+        _apply(uow, _product(uow, product_id), changes)
         uow.commit()
     return True
+
+
+def save(db: Database, product_id: int, *, config: dict[str, Any], **changes: Any) -> bool:
+    """`update` and `update_config` in one transaction: everything is saved or nothing."""
+    with db.unit_of_work() as uow:
+        product = _product(uow, product_id)
+        product_type = get_type(product.type)
+        product_type.require_available(uow)
+        product.config = product_type.parse_config(config)
+        _apply(uow, product, changes)
+        uow.commit()
+    return True
+
+
+def _apply(uow: UnitOfWork, product: Product, changes: dict[str, Any]) -> None:
+    if changes.get("title") is not None:
+        product.title = text(changes["title"], name="title", max_length=255, required=True)
+    if changes.get("description") is not None:
+        product.description = text(changes["description"], name="description", max_length=10_000)
+    if changes.get("status") is not None:
+        product.status = choice(changes["status"], name="status", options=STATUSES)
+    if changes.get("setup") is not None:
+        product.setup = choice(changes["setup"], name="setup", options=SETUPS)
+    if changes.get("pricing") is not None:
+        product.pricing = parse_pricing(changes["pricing"])
+    product.updated_at = uow.now()
 
 
 def update_config(db: Database, product_id: int, config: dict[str, Any]) -> bool:

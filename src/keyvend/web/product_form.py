@@ -1,0 +1,165 @@
+"""The product and key-config forms: typed values in, service-shaped config and pricing out.
+
+Fields stay strings as typed, so a refused form is shown again exactly as the admin left it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.domain.keygen import CUSTOM_PREFIX, custom_params, generate_key, parse_config
+from keyvend.web.forms import FormValues
+
+STANDARD_PERIODS = ("1W", "1M", "3M", "6M", "1Y", "2Y", "3Y")
+_WORDS = re.compile(r"[\s\-.]+")
+
+
+@dataclass
+class ParamRow:
+    name: str = ""
+    value: str = ""
+
+
+@dataclass
+class KeyFields:
+    """The API-key format and custom parameters, as the form shows them."""
+
+    length: str = "32"
+    split: bool = True
+    split_interval: str = "8"
+    case: str = "upper"
+    prefix: str = ""
+    params: list[ParamRow] = field(default_factory=list)
+
+    def with_blank_row(self) -> KeyFields:
+        return replace(self, params=[*self.params, ParamRow()])
+
+    def without_row(self, index: int) -> KeyFields:
+        return replace(self, params=[p for i, p in enumerate(self.params) if i != index])
+
+
+@dataclass
+class PeriodRow:
+    period: str
+    price: str = ""
+    enabled: bool = False
+
+
+@dataclass
+class PricingFields:
+    type: str = "free"
+    once_price: str = ""
+    periods: list[PeriodRow] = field(default_factory=list)
+
+
+def camel_case(name: str) -> str:
+    """`monthly limit` -> `monthlyLimit`; a name without spaces or dashes is kept as typed."""
+    words = [w for w in _WORDS.split(name.strip()) if w]
+    if len(words) <= 1:
+        return name.strip()
+    first, rest = words[0], words[1:]
+    return first[:1].lower() + first[1:] + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def key_fields_from_config(config: Mapping[str, Any]) -> KeyFields:
+    params = [ParamRow(name, _text(value)) for name, value in custom_params(config).items()]
+    return KeyFields(
+        length=_text(config.get("length", 32)),
+        split=bool(config.get("split", True)),
+        split_interval=_text(config.get("split_interval", 8)),
+        case=str(config.get("case", "upper")),
+        prefix=str(config.get("prefix", "") or ""),
+        params=params,
+    )
+
+
+def key_fields_from_form(form: FormValues) -> KeyFields:
+    names, values = form.getlist("param_name"), form.getlist("param_value")
+    values += [""] * (len(names) - len(values))
+    return KeyFields(
+        length=form.get("length").strip(),
+        split=form.checked("split"),
+        split_interval=form.get("split_interval").strip(),
+        case=form.get("case", "upper"),
+        prefix=form.get("prefix").strip(),
+        params=[ParamRow(n, v) for n, v in zip(names, values, strict=False)],
+    )
+
+
+def config_from_fields(fields: KeyFields) -> dict[str, Any]:
+    """The config the services take; InvalidInput for a repeated parameter name."""
+    config: dict[str, Any] = {
+        "length": fields.length,
+        "split": fields.split,
+        "split_interval": fields.split_interval,
+        "case": fields.case,
+        "prefix": fields.prefix,
+    }
+    for row in fields.params:
+        name = camel_case(row.name)
+        if not name and not row.value.strip():
+            continue  # an empty row is simply not a parameter
+        if not name:
+            raise InvalidInput(f"custom parameter with value '{row.value[:40]}' needs a name")
+        if CUSTOM_PREFIX + name in config:
+            raise InvalidInput(f"custom parameter {name} appears twice")
+        config[CUSTOM_PREFIX + name] = row.value
+    return config
+
+
+def sample_key(fields: KeyFields) -> tuple[str | None, str | None]:
+    """(a key these settings would produce, None) or (None, the rule they break)."""
+    try:
+        return generate_key(parse_config(config_from_fields(fields))), None
+    except KeyvendError as exc:
+        return None, exc.message
+
+
+def pricing_fields_from_pricing(pricing: Mapping[str, Any]) -> PricingFields:
+    kind = str(pricing.get("type", "free"))
+    once = pricing.get("once", {}).get("price", "") if kind == "once" else ""
+    stored = pricing.get("recurrent", {}) if kind == "recurrent" else {}
+    periods = [
+        PeriodRow(p, str(stored[p]["price"]), bool(stored[p]["enabled"]))
+        if p in stored
+        else PeriodRow(p)
+        for p in _period_order(stored)
+    ]
+    return PricingFields(kind, str(once), periods)
+
+
+def pricing_fields_from_form(form: FormValues) -> PricingFields:
+    periods = form.getlist("period") or list(STANDARD_PERIODS)
+    prices = form.getlist("period_price") + [""] * len(periods)
+    enabled = set(form.getlist("period_enabled"))
+    rows = [PeriodRow(p, prices[i].strip(), p in enabled) for i, p in enumerate(periods[:20])]
+    return PricingFields(form.get("pricing_type", "free"), form.get("once_price").strip(), rows)
+
+
+def pricing_from_fields(fields: PricingFields) -> dict[str, Any]:
+    """The pricing object the product service validates."""
+    if fields.type == "once":
+        return {"type": "once", "once": {"price": fields.once_price or "0"}}
+    if fields.type == "recurrent":
+        recurrent = {
+            row.period: {"price": row.price or "0", "enabled": row.enabled}
+            for row in fields.periods
+            if row.enabled or row.price
+        }
+        return {"type": "recurrent", "recurrent": recurrent}
+    return {"type": fields.type}
+
+
+def _period_order(stored: Mapping[str, Any]) -> list[str]:
+    extra = [p for p in stored if p not in STANDARD_PERIODS]
+    return [*STANDARD_PERIODS, *extra]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

@@ -1,0 +1,117 @@
+"""The Jinja2 environment and the small filters templates use to show values to people."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+HERE = Path(__file__).parent
+MASK = "\u2022"
+STATUS_LABELS = {
+    "pending_setup": "Pending setup",
+    "active": "Active",
+    "suspended": "Suspended",
+    "canceled": "Canceled",
+    "failed_setup": "Setup failed",
+    "failed_renew": "Renewal failed",
+    "enabled": "Enabled",
+    "disabled": "Disabled",
+    "inactive": "Inactive",
+    "not_installed": "Not installed",
+}
+SETUP_LABELS = {
+    "after_order": "Right after the order",
+    "after_payment": "After payment",
+    "manual": "Manually by an admin",
+}
+PERIOD_UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
+
+
+def when(value: str | None, empty: str = "never") -> str:
+    """An ISO timestamp as people read it: `15 Jan 2026, 12:00 UTC`."""
+    if not value:
+        return empty
+    moment = datetime.fromisoformat(value)
+    return moment.strftime("%d %b %Y, %H:%M UTC").lstrip("0")
+
+
+def period_label(period: str | None) -> str:
+    """`3M` -> `3 months`."""
+    if not period:
+        return "no period"
+    count, unit = int(period[:-1]), PERIOD_UNITS.get(period[-1], period[-1])
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def money(value: str | Decimal | None) -> str:
+    return "Free" if value is None or Decimal(value) == 0 else f"{Decimal(value):.2f}"
+
+
+def pricing_summary(pricing: Mapping[str, Any]) -> str:
+    """`Free`, `9.00 once` or `5.00 / 1 month, 50.00 / 1 year`."""
+    kind = pricing.get("type", "free")
+    if kind == "once":
+        return f"{money(pricing['once']['price'])} once"
+    if kind == "recurrent":
+        offers = [
+            f"{money(entry['price'])} / {period_label(period)}"
+            for period, entry in pricing["recurrent"].items()
+            if entry.get("enabled")
+        ]
+        return ", ".join(offers)
+    return "Free"
+
+
+def offered_periods(pricing: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (period, label) choices a client may order."""
+    if pricing.get("type") != "recurrent":
+        return []
+    return [
+        (period, f"{period_label(period)}: {money(entry['price'])}")
+        for period, entry in pricing["recurrent"].items()
+        if entry.get("enabled")
+    ]
+
+
+def mask_key(key: str, prefix: str = "") -> str:
+    """Hide all but the last four characters of a key; dashes and the prefix stay visible."""
+    body = key[len(prefix) :] if prefix and key.startswith(prefix) else key
+    keep = 4
+    chars = [c for c in body if c != "-"]
+    hidden = len(chars) - keep
+    out, seen = [], 0
+    for char in body:
+        if char == "-":
+            out.append(char)
+            continue
+        out.append(MASK if seen < hidden else char)
+        seen += 1
+    return (prefix if body is not key else "") + "".join(out)
+
+
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(
+    when=when,
+    period_label=period_label,
+    money=money,
+    pricing_summary=pricing_summary,
+    mask_key=mask_key,
+    status_label=lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").capitalize()),
+    setup_label=lambda s: SETUP_LABELS.get(s, s),
+)
+_env.globals.update(offered_periods=offered_periods)
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render a template from web/templates with the shared filters."""
+    return _env.get_template(name).render(**context)
