@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from keyvend.app import build_database
 from keyvend.config import Settings, UnsafeSecret
@@ -44,10 +45,27 @@ def fail(exc: Exception, as_json: bool) -> None:
     raise typer.Exit(1)
 
 
+def load_settings() -> Settings:
+    """Settings from env and TOML; a bad value exits with a message naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"KEYVEND_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        typer.echo(f"Error: invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
 def open_database(settings: Settings | None = None) -> Database:
     """Migrate and return the database of the current settings."""
-    settings = settings or Settings()
-    db = build_database(settings)
+    settings = settings or load_settings()
+    try:
+        db = build_database(settings)
+    except UnsafeSecret as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
     upgrade(db.engine)
     extension.ensure_installed(db)
     return db
@@ -62,7 +80,7 @@ def serve(
 ) -> None:
     """Migrate, create the first admin on a new database, and serve HTTP."""
     try:
-        settings = Settings()
+        settings = load_settings()
         db = open_database(settings)
         first = staff.create_first_admin(db)
     except (KeyvendError, UnsafeSecret) as exc:
@@ -181,7 +199,7 @@ def client_create(
 @app.command("cron")
 def run_cron(as_json: bool = JSON_OPT) -> None:
     """Run due lifecycle jobs once (suspend expired orders after the grace days)."""
-    settings = Settings()
+    settings = load_settings()
     result = cron.run(open_database(settings), grace_days=settings.suspend_grace_days)
     emit(
         as_json,
