@@ -11,12 +11,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from keyvend.app import build_database, create_app
 from keyvend.config import Settings
 from keyvend.db.migrate import upgrade
 from keyvend.db.unit_of_work import Database
+from keyvend.domain import passwords
 from keyvend.services import extension
 
 PG_ADMIN_DSN = os.environ.get("KEYVEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -34,6 +36,12 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> None:
+    """argon2id with minimal cost: each real hash takes 64 MiB and ~0.1 s, thousands of times."""
+    passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

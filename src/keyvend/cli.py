@@ -263,6 +263,9 @@ def extension_uninstall(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Uninstall an extension: drops its table and every key in it (needs --yes)."""
+    if not yes:  # the service's own message speaks of the API's confirm=1
+        message = f"Uninstalling {name} drops its table and every API key in it; add --yes"
+        fail(KeyvendError(message), as_json)
     _extension_action(
         lambda db: extension.uninstall(db, name, confirm=yes), name, "uninstalled", as_json
     )

@@ -22,6 +22,13 @@ def _dummy_hash() -> str:
     return _hasher.hash("keyvend-dummy-password")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2id parameters (the test suite uses cheap ones; a server never does)."""
+    global _hasher
+    _hasher = hasher
+    _dummy_hash.cache_clear()
+
+
 def check_strength(password: str) -> None:
     """Refuse passwords that are too short or absurdly long."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:

@@ -1,0 +1,3 @@
+"""Use cases, one module per FOSSBilling module; they raise KeyvendError subclasses only."""
+
+from keyvend.services import apikey_type  # noqa: F401  (registers the built-in `apikey` type)

@@ -93,6 +93,12 @@ def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: boo
         )
         if row is None or row.expires_at <= uow.now():
             raise Unauthenticated("Your session has expired; please log in again", SESSION_EXPIRED)
+        account = uow.session.get(Admin if row.role == "admin" else Client, row.account_id)
+    if account is None:
+        raise Unauthenticated("Your session has expired; please log in again", SESSION_EXPIRED)
+    if isinstance(account, Client) and account.status != "active":
+        # Basic auth refuses a suspended client (206); a browser session must not outlive that.
+        raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
     if check_csrf and (csrf is None or not same(csrf, row.csrf_token)):
         raise Forbidden("Invalid or missing CSRF token (send it in X-CSRF-Token)", BAD_CSRF)
     return Actor(row.role, row.account_id)  # type: ignore[arg-type]
@@ -105,6 +111,13 @@ def session_csrf(db: Database, token: str) -> str | None:
             select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
         )
         return row.csrf_token if row and row.expires_at > uow.now() else None
+
+
+def end_sessions(uow: UnitOfWork, role: Role, account_id: int) -> None:
+    """Delete every session of an account (ids can be reused once the account is gone)."""
+    uow.session.execute(
+        delete(SessionRow).where(SessionRow.role == role, SessionRow.account_id == account_id)
+    )
 
 
 def logout(db: Database, token: str) -> bool:

@@ -12,6 +12,7 @@ from keyvend.domain.errors import Conflict, InvalidInput, NotFound
 from keyvend.domain.fields import choice, email_address, text
 from keyvend.domain.passwords import check_strength, hash_password, random_password
 from keyvend.domain.vault import new_token
+from keyvend.services.auth import end_sessions
 from keyvend.services.pagination import Page, paginate
 from keyvend.services.staff import NewAccount
 
@@ -96,6 +97,7 @@ def update(db: Database, client_id: int, **changes: Any) -> bool:
         if changes.get("password") is not None:
             check_strength(changes["password"])
             client.password_hash = hash_password(changes["password"])
+            end_sessions(uow, "client", client.id)  # a new password logs out every browser
         client.updated_at = uow.now()
         uow.commit()
     return True
@@ -105,6 +107,7 @@ def delete(db: Database, client_id: int) -> bool:
     """Delete a client with its orders and keys."""
     with db.unit_of_work() as uow:
         uow.session.delete(_client(uow, client_id))
+        end_sessions(uow, "client", client_id)
         uow.commit()
     return True
 

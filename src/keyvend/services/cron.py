@@ -11,6 +11,7 @@ from keyvend.db.models import Order
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.order_states import OrderStatus
+from keyvend.services.product_types import get_type
 
 
 def run(db: Database, *, grace_days: int) -> dict[str, Any]:
@@ -23,6 +24,7 @@ def run(db: Database, *, grace_days: int) -> dict[str, Any]:
             .with_for_update()
         ).all()
         for order in expired:
+            get_type(order.type).suspend(uow, order)
             order.status = OrderStatus.SUSPENDED.value
             order.reason = "Expired"
             order.updated_at = uow.now()

@@ -30,11 +30,10 @@ class Counts:
 def counts(db: Database) -> Counts:
     """Products, clients, orders by status and keys that would check valid right now."""
     with db.unit_of_work(read_only=True) as uow:
-        by_status = dict(
-            uow.session.execute(select(Order.status, func.count(Order.id)).group_by(Order.status))
-            .tuples()
-            .all()
-        )
+        rows = uow.session.execute(
+            select(Order.status, func.count(Order.id)).group_by(Order.status)
+        ).all()
+        by_status: dict[str, int] = {status: int(count) for status, count in rows}
         return Counts(
             products=_count(uow, select(func.count(Product.id))),
             enabled_products=_count(

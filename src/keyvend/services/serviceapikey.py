@@ -87,7 +87,7 @@ def update(
     new_config = parse_config(config).to_config() if config is not None else None
     with db.unit_of_work() as uow:
         service = _service(uow, order_id=order_id, key=None, client_id=None)
-        if api_key is not None and not same(uow.vault.key_digest(api_key), service.key_digest):
+        if api_key and not same(uow.vault.key_digest(api_key), service.key_digest):
             raise InvalidInput(NO_CHANGE)
         if new_config is not None:
             service.config = new_config

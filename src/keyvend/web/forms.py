@@ -33,6 +33,7 @@ FLASH_COOKIE = "keyvend_flash"
 FORM_COOKIE = "keyvend_form"
 MAX_FIELDS = 1000
 MAX_VALUE = 20_000
+MAX_ID = 2**31 - 1
 FORM_COOKIE_SECONDS = 24 * 3600
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -96,7 +97,11 @@ class Ctx:
         return self.actor.id
 
     def path_int(self, name: str) -> int:
-        return int(self.request.path_params[name])
+        """An id from the path; ids beyond the database's integers do not exist."""
+        value = int(self.request.path_params[name])
+        if not 1 <= value <= MAX_ID:
+            raise NotFound("Not found")
+        return value
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)[:255]
@@ -125,9 +130,13 @@ class Ctx:
         response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
         if message:
             response.set_cookie(
-                FLASH_COOKIE, quote(message), max_age=120, httponly=True, samesite="lax",
+                FLASH_COOKIE,
+                quote(message),
+                max_age=120,
+                httponly=True,
+                samesite="lax",
                 secure=self._secure,
-            )  # fmt: skip
+            )
         return self._finish(response)
 
     def json(self, data: Any, status: int = 200) -> Response:
@@ -145,9 +154,13 @@ class Ctx:
         response = self.redirect(home, message)
         max_age = self.settings.session_ttl_hours * 3600
         response.set_cookie(
-            SESSION_COOKIE, session.token, max_age=max_age, httponly=True, samesite="lax",
+            SESSION_COOKIE,
+            session.token,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
             secure=self._secure,
-        )  # fmt: skip
+        )
         response.set_cookie(
             CSRF_COOKIE, session.csrf, max_age=max_age, samesite="lax", secure=self._secure
         )
@@ -160,9 +173,13 @@ class Ctx:
     def _finish(self, response: Response) -> Response:
         if self.new_form_token:
             response.set_cookie(
-                FORM_COOKIE, self.new_form_token, max_age=FORM_COOKIE_SECONDS, httponly=True,
-                samesite="lax", secure=self._secure,
-            )  # fmt: skip
+                FORM_COOKIE,
+                self.new_form_token,
+                max_age=FORM_COOKIE_SECONDS,
+                httponly=True,
+                samesite="lax",
+                secure=self._secure,
+            )
         return response
 
 
@@ -248,3 +265,14 @@ async def _read_form(request: Request) -> FormValues:
         if not isinstance(value, UploadFile):
             data.setdefault(name[:100], []).append(value[:MAX_VALUE])
     return FormValues(data)
+
+
+def error_field(message: str | None, names: tuple[str, ...]) -> str | None:
+    """The form field a service message is about (messages start with the field's name)."""
+    if not message:
+        return None
+    lowered = message.lower()
+    for name in sorted(names, key=len, reverse=True):
+        if lowered.startswith(name):
+            return name
+    return None

@@ -81,9 +81,9 @@ def key_fields_from_form(form: FormValues) -> KeyFields:
     names, values = form.getlist("param_name"), form.getlist("param_value")
     values += [""] * (len(names) - len(values))
     return KeyFields(
-        length=form.get("length").strip(),
+        length=form.get("length", "32").strip(),
         split=form.checked("split"),
-        split_interval=form.get("split_interval").strip(),
+        split_interval=form.get("split_interval", "8").strip(),
         case=form.get("case", "upper"),
         prefix=form.get("prefix").strip(),
         params=[ParamRow(n, v) for n, v in zip(names, values, strict=False)],
@@ -163,3 +163,18 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
+
+
+KEY_FIELD_NAMES = ("length", "split", "split_interval", "case", "prefix", "custom")
+
+
+def key_fields_for_action(form: FormValues) -> tuple[KeyFields, bool]:
+    """The submitted key fields with a row added or deleted; True when Save was pressed."""
+    fields = key_fields_from_form(form)
+    delete = form.get("delete_param")
+    if delete.isdigit():
+        return fields.without_row(int(delete)), False
+    action = form.get("action", "save")
+    if action == "add_param":
+        return fields.with_blank_row(), False
+    return fields, action == "save"

@@ -1,0 +1,183 @@
+"""Admin pages for orders: list, create for a client, the order page and its lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
+from keyvend.domain.order_states import TRANSITIONS, OrderStatus
+from keyvend.services import client, order, product
+from keyvend.services.pagination import Page
+from keyvend.web import order_view
+from keyvend.web.forms import Ctx, error_field, page
+from keyvend.web.product_form import KEY_FIELD_NAMES, KeyFields, key_fields_from_config, sample_key
+
+PER_PAGE = 50
+CHOICES = 500
+ACTIONS: dict[str, tuple[Any, str]] = {
+    "activate": (order.activate, "Order activated; its key is issued."),
+    "renew": (order.renew, "Order renewed for another period."),
+    "suspend": (order.suspend, "Order suspended; its key no longer checks valid."),
+    "unsuspend": (order.unsuspend, "Order unsuspended; its key works again."),
+    "cancel": (order.cancel, "Order canceled; its key no longer checks valid."),
+    "uncancel": (order.uncancel, "Order uncanceled."),
+}
+WITH_REASON = ("suspend", "cancel")
+STATUS_CHOICES = [("", "Any status"), *[(s.value, s.value) for s in OrderStatus]]
+NEW_ORDER_FIELDS = ("client_id", "product_id", "period")
+
+
+@page("admin")
+def order_list(ctx: Ctx) -> Response:
+    """Orders, newest first, filtered by status."""
+    status = ctx.query("status")
+    number = int(ctx.query("page", "1")) if ctx.query("page", "1").isdigit() else 1
+    result = order.get_list(ctx.db, page=Page(max(1, number), PER_PAGE), status=status or None)
+    return ctx.render(
+        "admin/orders.html",
+        title="Orders",
+        result=result,
+        status_filter=status,
+        statuses=STATUS_CHOICES,
+    )
+
+
+@page("admin")
+def new_order_form(ctx: Ctx) -> Response:
+    """The form that creates an order for a client."""
+    values = {"client_id": ctx.query("client_id"), "activate": "1"}
+    return _new_order_page(ctx, values)
+
+
+@page("admin")
+def create_order(ctx: Ctx) -> Response:
+    """Create an order (optionally activated at once) and open it."""
+    values = {name: ctx.form.get(name).strip() for name in NEW_ORDER_FIELDS}
+    values["activate"] = "1" if ctx.form.checked("activate") else ""
+    try:
+        ids = [_id(values["client_id"], "client"), _id(values["product_id"], "product")]
+        order_id = order.create(
+            ctx.db,
+            client_id=ids[0],
+            product_id=ids[1],
+            period=values["period"] or None,
+            activate=bool(values["activate"]),
+        )
+    except KeyvendError as exc:
+        return _new_order_page(ctx, values, error=exc.message)
+    return ctx.redirect(f"/admin/orders/{order_id}", f"Order #{order_id} created.")
+
+
+def _new_order_page(ctx: Ctx, values: dict[str, str], *, error: str | None = None) -> Response:
+    clients = client.get_list(ctx.db, page=Page(1, CHOICES))["list"]
+    products = product.get_list(ctx.db, page=Page(1, CHOICES))["list"]
+    client_choices = [(str(c["id"]), f"{c['email']} ({c['first_name']})") for c in clients]
+    product_choices = [(str(p["id"]), f"{p['title']} ({p['status']})") for p in products]
+    return ctx.render(
+        "admin/order_new.html",
+        status=400 if error else 200,
+        title="New order",
+        values=values,
+        clients=[("", "Choose a client"), *client_choices],
+        products=[("", "Choose a product"), *product_choices],
+        error=error,
+        bad=error_field(error, ("client", "product", "period")),
+    )
+
+
+def _id(text: str, what: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        raise InvalidInput(f"{what} is required: choose one from the list")
+    return int(text)
+
+
+@page("admin")
+def view_order(ctx: Ctx) -> Response:
+    """The order page: details, lifecycle actions, and its key."""
+    return order_page(ctx, ctx.path_int("id"))
+
+
+def order_page(
+    ctx: Ctx,
+    order_id: int,
+    *,
+    revealed: bool = False,
+    keys: KeyFields | None = None,
+    valid: bool | None = None,
+    error: str | None = None,
+    key_error: str | None = None,
+) -> Response:
+    """Render the order page; the key form shows `keys` as typed when given."""
+    view = order_view.load(ctx.db, order_id)
+    owner = _owner(ctx, view.order["client_id"])
+    keys = keys or key_fields_from_config(view.config)
+    sample, sample_error = sample_key(keys)
+    return ctx.render(
+        "admin/order.html",
+        status=400 if error or key_error else 200,
+        title=f"Order #{order_id}",
+        view=view,
+        owner=owner,
+        actions=_allowed(view.order),
+        revealed=revealed,
+        keys=keys,
+        key_valid=view.service["valid"] if view.service and valid is None else valid,
+        sample=sample,
+        sample_error=sample_error,
+        error=error,
+        key_error=key_error,
+        bad=error_field(key_error, (*KEY_FIELD_NAMES, "valid")),
+    )
+
+
+def _owner(ctx: Ctx, client_id: int) -> dict[str, Any] | None:
+    try:
+        return client.get(ctx.db, client_id)
+    except NotFound:
+        return None
+
+
+def _allowed(found: dict[str, Any]) -> list[str]:
+    allowed = [a for a, (origins, _) in TRANSITIONS.items() if found["status"] in origins]
+    return [a for a in allowed if a != "renew" or found["period"]]
+
+
+@page("admin")
+def change_status(ctx: Ctx) -> Response:
+    """Activate, renew, suspend, unsuspend, cancel or uncancel (with a reason where it fits)."""
+    order_id, action = ctx.path_int("id"), ctx.form.get("action")
+    if action not in ACTIONS:
+        raise InvalidInput("Unknown action")
+    function, done = ACTIONS[action]
+    try:
+        if action in WITH_REASON:
+            function(ctx.db, order_id, reason=ctx.form.get("reason")[:255] or None)
+        else:
+            function(ctx.db, order_id)
+    except KeyvendError as exc:
+        return order_page(ctx, order_id, error=exc.message)
+    return ctx.redirect(f"/admin/orders/{order_id}", done)
+
+
+@page("admin")
+def delete_order(ctx: Ctx) -> Response:
+    """Delete an order and its key, after confirmation."""
+    order_id = ctx.path_int("id")
+    if not ctx.form.checked("confirm"):
+        raise InvalidInput("Confirm the deletion first.")
+    order.delete(ctx.db, order_id)
+    return ctx.redirect("/admin/orders", f"Order #{order_id} and its key were deleted.")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin/orders", order_list, methods=["GET"]),
+        Route("/admin/orders/new", new_order_form, methods=["GET"]),
+        Route("/admin/orders/new", create_order, methods=["POST"]),
+        Route("/admin/orders/{id:int}", view_order, methods=["GET"]),
+        Route("/admin/orders/{id:int}/status", change_status, methods=["POST"]),
+        Route("/admin/orders/{id:int}/delete", delete_order, methods=["POST"]),
+    ]

@@ -1,0 +1,159 @@
+"""Admin pages for products: list, create, and the edit form with its live sample key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.services import product
+from keyvend.services.pagination import Page
+from keyvend.web.forms import Ctx, FormValues, error_field, page
+from keyvend.web.product_form import (
+    KEY_FIELD_NAMES,
+    KeyFields,
+    PricingFields,
+    config_from_fields,
+    key_fields_for_action,
+    key_fields_from_config,
+    key_fields_from_form,
+    pricing_fields_from_form,
+    pricing_fields_from_pricing,
+    pricing_from_fields,
+    sample_key,
+)
+
+PRODUCT_FIELDS = ("title", "description", "status", "setup")
+PER_PAGE = 50
+
+
+@page("admin")
+def product_list(ctx: Ctx) -> Response:
+    """Every product, filtered by a title search and status."""
+    search, status = ctx.query("search").strip(), ctx.query("status")
+    number = int(ctx.query("page", "1")) if ctx.query("page", "1").isdigit() else 1
+    result = product.get_list(
+        ctx.db, page=Page(max(1, number), PER_PAGE), search=search or None, status=status or None
+    )
+    return ctx.render(
+        "admin/products.html", title="Products", result=result, search=search, status_filter=status
+    )
+
+
+@page("admin")
+def new_product_form(ctx: Ctx) -> Response:
+    """The form that creates a product."""
+    return ctx.render("admin/product_new.html", title="New product", values={})
+
+
+@page("admin")
+def create_product(ctx: Ctx) -> Response:
+    """Create a product (disabled and free) and go on to its settings."""
+    values = {"title": ctx.form.get("title")[:255], "type": ctx.form.get("type", "apikey")[:50]}
+    try:
+        product_id = product.prepare(ctx.db, title=values["title"], type=values["type"])
+    except KeyvendError as exc:
+        return ctx.render(
+            "admin/product_new.html",
+            status=400,
+            title="New product",
+            values=values,
+            error=exc.message,
+        )
+    message = "Product created. It starts disabled and free: set it up, then enable it."
+    return ctx.redirect(f"/admin/products/{product_id}", message)
+
+
+@page("admin")
+def edit_product(ctx: Ctx) -> Response:
+    """The product form: details, pricing, key format and custom parameters."""
+    found = product.get(ctx.db, ctx.path_int("id"))
+    values = {name: found[name] for name in PRODUCT_FIELDS}
+    keys = key_fields_from_config(found["config"])
+    return _edit_page(ctx, found, values, keys, pricing_fields_from_pricing(found["pricing"]))
+
+
+@page("admin")
+def save_product(ctx: Ctx) -> Response:
+    """Save every part of the product form at once, or nothing; Add/Delete row only re-render."""
+    found = product.get(ctx.db, ctx.path_int("id"))
+    values = {name: ctx.form.get(name) for name in PRODUCT_FIELDS}
+    keys, save = key_fields_for_action(ctx.form)
+    pricing = pricing_fields_from_form(ctx.form)
+    if not save:
+        return _edit_page(ctx, found, values, keys, pricing)
+    try:
+        product.save(
+            ctx.db,
+            found["id"],
+            config=config_from_fields(keys),
+            pricing=pricing_from_fields(pricing),
+            **values,
+        )
+    except KeyvendError as exc:
+        return _edit_page(ctx, found, values, keys, pricing, error=exc.message)
+    return ctx.redirect(f"/admin/products/{found['id']}", f"Product “{values['title']}” saved.")
+
+
+def _edit_page(
+    ctx: Ctx,
+    found: dict[str, Any],
+    values: dict[str, str],
+    keys: KeyFields,
+    pricing: PricingFields,
+    *,
+    error: str | None = None,
+) -> Response:
+    sample, sample_error = sample_key(keys)
+    names = (*PRODUCT_FIELDS, *KEY_FIELD_NAMES, "pricing")
+    return ctx.render(
+        "admin/product_edit.html",
+        status=400 if error else 200,
+        title=f"Product: {found['title']}",
+        product=found,
+        values=values,
+        keys=keys,
+        pricing=pricing,
+        sample=sample,
+        sample_error=sample_error,
+        error=error,
+        bad=error_field(error, names),
+    )
+
+
+@page("admin")
+def sample(ctx: Ctx) -> Response:
+    """A key the given settings would produce, for the form's live preview (JSON)."""
+    fields = key_fields_from_form(FormValues(_query_lists(ctx)))
+    key, problem = sample_key(fields)
+    return ctx.json({"sample": key, "error": problem})
+
+
+@page("admin")
+def delete_product(ctx: Ctx) -> Response:
+    """Delete a product that has no live orders."""
+    if not ctx.form.checked("confirm"):
+        raise InvalidInput("Confirm the deletion first.")
+    product.delete(ctx.db, ctx.path_int("id"))
+    return ctx.redirect("/admin/products", "Product deleted.")
+
+
+def _query_lists(ctx: Ctx) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for name, value in list(ctx.request.query_params.multi_items())[:500]:
+        data.setdefault(name, []).append(value[:1000])
+    return data
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin/products", product_list, methods=["GET"]),
+        Route("/admin/products/new", new_product_form, methods=["GET"]),
+        Route("/admin/products/new", create_product, methods=["POST"]),
+        Route("/admin/products/sample", sample, methods=["GET"]),
+        Route("/admin/products/{id:int}", edit_product, methods=["GET"]),
+        Route("/admin/products/{id:int}", save_product, methods=["POST"]),
+        Route("/admin/products/{id:int}/delete", delete_product, methods=["POST"]),
+    ]

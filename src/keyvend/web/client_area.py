@@ -1,0 +1,166 @@
+"""The client area (`/`): catalogue, cart and checkout, my services, my keys, my API token."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.services import cart, client, order, product, serviceapikey
+from keyvend.services.cart import CartOwner
+from keyvend.services.pagination import Page
+from keyvend.web import order_view
+from keyvend.web.forms import Ctx, page
+from keyvend.web.sessions import login_form
+
+CATALOGUE_PAGE = 50
+
+
+@page(None)
+def home(ctx: Ctx) -> Response:
+    """My services, or the login form for anyone who is not a logged-in client."""
+    if ctx.actor is None or ctx.actor.role != "client":
+        return login_form(ctx, "client")
+    orders = order.get_list(ctx.db, page=Page(1, 100), client_id=ctx.actor.id)
+    return ctx.render("client/home.html", title="My services", orders=orders["list"])
+
+
+@page(None)
+def catalogue(ctx: Ctx) -> Response:
+    """Enabled products with their prices and custom parameters."""
+    number = _page_number(ctx)
+    result = product.get_list(ctx.db, page=Page(number, CATALOGUE_PAGE), public=True)
+    is_client = ctx.actor is not None and ctx.actor.role == "client"
+    return ctx.render("client/catalogue.html", title="Catalogue", result=result, client=is_client)
+
+
+@page("client")
+def cart_page(ctx: Ctx) -> Response:
+    """The cart's items, total and the button that places the order."""
+    return _cart_page(ctx)
+
+
+def _cart_page(ctx: Ctx, *, error: str | None = None, status: int = 200) -> Response:
+    items = cart.get(ctx.db, CartOwner(client_id=ctx.actor_id))
+    return ctx.render("client/cart.html", status=status, title="Cart", cart=items, error=error)
+
+
+@page("client")
+def add_to_cart(ctx: Ctx) -> Response:
+    """Put a product in the cart for the chosen period."""
+    try:
+        product_id = int(ctx.form.get("product_id") or 0)
+        cart.add_item(
+            ctx.db,
+            CartOwner(client_id=ctx.actor_id),
+            product_id=product_id,
+            period=ctx.form.get("period") or None,
+        )
+    except (KeyvendError, ValueError) as exc:
+        message = exc.message if isinstance(exc, KeyvendError) else "Choose a product"
+        return ctx.redirect("/products", f"Could not add it to your cart: {message}")
+    return ctx.redirect("/cart", "Added to your cart. Check it and place your order.")
+
+
+@page("client")
+def remove_from_cart(ctx: Ctx) -> Response:
+    """Take one item out of the cart."""
+    item = int(ctx.form.get("item") or 0) if ctx.form.get("item").isdigit() else 0
+    cart.remove_item(ctx.db, CartOwner(client_id=ctx.actor_id), item)
+    return ctx.redirect("/cart", "Removed from your cart.")
+
+
+@page("client")
+def checkout(ctx: Ctx) -> Response:
+    """Order everything in the cart; free and instant-setup products get their key at once."""
+    try:
+        result = cart.checkout(ctx.db, ctx.actor_id)
+    except KeyvendError as exc:
+        return _cart_page(ctx, error=exc.message, status=400)
+    first = result["order_id"]
+    if first in result["activated"]:
+        message = f"Order #{first} is active. Here is your API key."
+    else:
+        message = f"Order #{first} is placed; its key is issued once the order is activated."
+    return ctx.redirect(f"/services/{first}", message)
+
+
+@page("client")
+def service(ctx: Ctx) -> Response:
+    """One of my services: status, expiry, the key (masked) and its custom parameters."""
+    return _service_page(ctx, revealed=False)
+
+
+@page("client")
+def reveal(ctx: Ctx) -> Response:
+    """Show my key: JSON for the page's script, the page with the key shown otherwise."""
+    if ctx.wants_json():
+        return ctx.json(
+            {"key": order_view.reveal(ctx.db, ctx.path_int("id"), client_id=ctx.actor_id)}
+        )
+    return _service_page(ctx, revealed=True)
+
+
+def _service_page(ctx: Ctx, *, revealed: bool) -> Response:
+    view = order_view.load(ctx.db, ctx.path_int("id"), client_id=ctx.actor_id)
+    base = str(ctx.request.base_url).rstrip("/")
+    return ctx.render(
+        "client/service.html",
+        title=view.order["title"],
+        view=view,
+        revealed=revealed,
+        base_url=base,
+    )
+
+
+@page("client")
+def reset_key(ctx: Ctx) -> Response:
+    """Replace my key with a new one; the old one stops working at once."""
+    order_id = ctx.path_int("id")
+    if not ctx.form.checked("confirm"):
+        raise InvalidInput("Confirm the reset first: the old key stops working at once.")
+    serviceapikey.reset(ctx.db, order_id=order_id, client_id=ctx.actor_id)
+    return ctx.redirect(f"/services/{order_id}", "Your key was reset. The old key no longer works.")
+
+
+@page("client")
+def account(ctx: Ctx) -> Response:
+    """My profile and my API token."""
+    return _account_page(ctx, token=None)
+
+
+@page("client")
+def reset_token(ctx: Ctx) -> Response:
+    """A new client API token, shown once on this page."""
+    if not ctx.form.checked("confirm"):
+        raise InvalidInput("Confirm first: the old API token stops working at once.")
+    return _account_page(ctx, token=client.reset_api_token(ctx.db, ctx.actor_id))
+
+
+def _account_page(ctx: Ctx, *, token: str | None) -> Response:
+    profile = client.get(ctx.db, ctx.actor_id)
+    base = str(ctx.request.base_url).rstrip("/")
+    return ctx.render(
+        "client/account.html", title="Account", profile=profile, token=token, base_url=base
+    )
+
+
+def _page_number(ctx: Ctx) -> int:
+    text = ctx.query("page", "1")
+    return max(1, min(int(text), 1_000_000)) if text.isdigit() else 1
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/products", catalogue, methods=["GET"]),
+        Route("/cart", cart_page, methods=["GET"]),
+        Route("/cart/add", add_to_cart, methods=["POST"]),
+        Route("/cart/remove", remove_from_cart, methods=["POST"]),
+        Route("/checkout", checkout, methods=["POST"]),
+        Route("/services/{id:int}", service, methods=["GET"]),
+        Route("/services/{id:int}/reveal", reveal, methods=["POST"]),
+        Route("/services/{id:int}/reset", reset_key, methods=["POST"]),
+        Route("/account", account, methods=["GET"]),
+        Route("/account/token", reset_token, methods=["POST"]),
+    ]

@@ -1,0 +1,123 @@
+"""Logging in and out of both areas, and signing up as a client."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keyvend.api.auth import CSRF_COOKIE, SESSION_COOKIE
+from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.services import auth, client
+from keyvend.services.auth import Role
+from keyvend.web.forms import Ctx, page
+
+LOGIN_CALL = ("guest", "client", "login")
+SIGNUP_CALL = ("guest", "client", "create")
+SIGNUP_FIELDS = ("email", "first_name", "last_name")
+
+
+@page(None)
+def client_login(ctx: Ctx) -> Response:
+    """Log in to the client area."""
+    return _login(ctx, "client", home="/", title="Client area")
+
+
+@page(None)
+def admin_login(ctx: Ctx) -> Response:
+    """Log in to the admin panel."""
+    return _login(ctx, "admin", home="/admin", title="Admin panel")
+
+
+def login_form(ctx: Ctx, role: Role, *, status: int = 200, **values: str) -> Response:
+    """The login form of an area, with any error and the email typed so far."""
+    if role == "admin":
+        return ctx.render(
+            "login.html", status=status, title="Admin panel", action="/admin/login", **values
+        )
+    return ctx.render(
+        "login.html", status=status, title="Client area", action="/login", signup=True, **values
+    )
+
+
+def _login(ctx: Ctx, role: Role, *, home: str, title: str) -> Response:
+    email, password = ctx.form.get("email")[:255], ctx.form.get("password")[:256]
+    try:
+        ctx.limit(LOGIN_CALL)
+        session = auth.login(
+            ctx.db, role, email=email, password=password, ttl_hours=ctx.settings.session_ttl_hours
+        )
+    except KeyvendError as exc:
+        status = 429 if exc.code == 429 else 401
+        return login_form(ctx, role, status=status, error=exc.message, email=email)
+    return ctx.start_session(session, home, f"Welcome back, {email.strip().lower()}.")
+
+
+@page(None)
+def logout(ctx: Ctx) -> Response:
+    """End the session and go back to the login form of the area it came from."""
+    token = ctx.request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.logout(ctx.db, token)
+    home = "/admin" if ctx.form.get("next") == "/admin" else "/"  # never an open redirect
+    response = ctx.redirect(home, "You are logged out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@page(None)
+def signup_form(ctx: Ctx) -> Response:
+    """The sign-up form."""
+    if ctx.actor is not None and ctx.actor.role == "client":
+        return ctx.redirect("/")
+    return _signup_page(ctx, {})
+
+
+@page(None)
+def signup(ctx: Ctx) -> Response:
+    """Create a client account and log straight into it."""
+    values = {name: ctx.form.get(name)[:255] for name in SIGNUP_FIELDS}
+    password = ctx.form.get("password")[:256]
+    try:
+        ctx.limit(SIGNUP_CALL)
+        client.signup_allowed(ctx.settings.allow_signup)
+        if password != ctx.form.get("password_confirm")[:256]:
+            raise InvalidInput("password_confirm does not match password")
+        client.create(ctx.db, password=password, **values)
+    except KeyvendError as exc:
+        return _signup_page(ctx, values, error=exc.message, status=400)
+    session = auth.login(
+        ctx.db,
+        "client",
+        email=values["email"],
+        password=password,
+        ttl_hours=ctx.settings.session_ttl_hours,
+    )
+    return ctx.start_session(session, "/", "Your account is ready. Pick a product to order.")
+
+
+def _signup_page(
+    ctx: Ctx, values: dict[str, str], *, error: str | None = None, status: int = 200
+) -> Response:
+    bad = next(
+        (n for n in (*SIGNUP_FIELDS, "password") if error and error.lower().startswith(n)), None
+    )
+    return ctx.render(
+        "client/signup.html",
+        status=status,
+        title="Sign up",
+        values=values,
+        error=error,
+        bad=bad,
+        allowed=ctx.settings.allow_signup,
+    )
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/login", client_login, methods=["POST"]),
+        Route("/admin/login", admin_login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/signup", signup_form, methods=["GET"]),
+        Route("/signup", signup, methods=["POST"]),
+    ]
