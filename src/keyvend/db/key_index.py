@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from keyvend.db.engine import make_engine
 from keyvend.db.models import ApiKeyService, Extension, Order
@@ -71,8 +72,12 @@ class KeyIndex:
             params = tuple(values[name] for name in self._positions)
         try:
             row = self._execute(params)
-        except Exception:
+        except Exception as exc:
             self._drop_connection()  # a broken or stale connection is never reused
+            dbapi_error = self._engine.dialect.loaded_dbapi.Error
+            if isinstance(exc, dbapi_error):
+                # Raw cursors raise the driver's errors; callers expect SQLAlchemy's wrappers.
+                raise DBAPIError.instance(self._sql, params, exc, dbapi_error) from exc
             raise
         return None if row is None else _to_key_row(row)
 

@@ -19,8 +19,7 @@ CLIENT_FIELDS = ("email", "first_name", "last_name")
 def client_list(ctx: Ctx) -> Response:
     """Clients, newest first; search by email or name."""
     search = ctx.query("search").strip()
-    number = int(ctx.query("page", "1")) if ctx.query("page", "1").isdigit() else 1
-    result = client.get_list(ctx.db, search=search or None, page=Page(max(1, number), PER_PAGE))
+    result = client.get_list(ctx.db, search=search or None, page=Page(ctx.page_number(), PER_PAGE))
     return ctx.render("admin/clients.html", title="Clients", result=result, search=search)
 
 

@@ -12,7 +12,7 @@ from keyvend.domain.order_states import TRANSITIONS, OrderStatus
 from keyvend.services import client, order, product
 from keyvend.services.pagination import Page
 from keyvend.web import order_view
-from keyvend.web.forms import Ctx, error_field, page
+from keyvend.web.forms import Ctx, error_field, form_id, page
 from keyvend.web.product_form import KEY_FIELD_NAMES, KeyFields, key_fields_from_config, sample_key
 
 PER_PAGE = 50
@@ -34,8 +34,7 @@ NEW_ORDER_FIELDS = ("client_id", "product_id", "period")
 def order_list(ctx: Ctx) -> Response:
     """Orders, newest first, filtered by status."""
     status = ctx.query("status")
-    number = int(ctx.query("page", "1")) if ctx.query("page", "1").isdigit() else 1
-    result = order.get_list(ctx.db, page=Page(max(1, number), PER_PAGE), status=status or None)
+    result = order.get_list(ctx.db, page=Page(ctx.page_number(), PER_PAGE), status=status or None)
     return ctx.render(
         "admin/orders.html",
         title="Orders",
@@ -58,7 +57,7 @@ def create_order(ctx: Ctx) -> Response:
     values = {name: ctx.form.get(name).strip() for name in NEW_ORDER_FIELDS}
     values["activate"] = "1" if ctx.form.checked("activate") else ""
     try:
-        ids = [_id(values["client_id"], "client"), _id(values["product_id"], "product")]
+        ids = [form_id(values["client_id"], "client"), form_id(values["product_id"], "product")]
         order_id = order.create(
             ctx.db,
             client_id=ids[0],
@@ -86,12 +85,6 @@ def _new_order_page(ctx: Ctx, values: dict[str, str], *, error: str | None = Non
         error=error,
         bad=error_field(error, ("client", "product", "period")),
     )
-
-
-def _id(text: str, what: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
-        raise InvalidInput(f"{what} is required: choose one from the list")
-    return int(text)
 
 
 @page("admin")

@@ -33,9 +33,8 @@ PER_PAGE = 50
 def product_list(ctx: Ctx) -> Response:
     """Every product, filtered by a title search and status."""
     search, status = ctx.query("search").strip(), ctx.query("status")
-    number = int(ctx.query("page", "1")) if ctx.query("page", "1").isdigit() else 1
     result = product.get_list(
-        ctx.db, page=Page(max(1, number), PER_PAGE), search=search or None, status=status or None
+        ctx.db, page=Page(ctx.page_number(), PER_PAGE), search=search or None, status=status or None
     )
     return ctx.render(
         "admin/products.html", title="Products", result=result, search=search, status_filter=status

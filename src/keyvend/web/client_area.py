@@ -10,7 +10,7 @@ from keyvend.services import cart, client, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
 from keyvend.services.pagination import Page
 from keyvend.web import order_view
-from keyvend.web.forms import Ctx, page
+from keyvend.web.forms import Ctx, form_id, is_number, page
 from keyvend.web.sessions import login_form
 
 CATALOGUE_PAGE = 50
@@ -28,8 +28,7 @@ def home(ctx: Ctx) -> Response:
 @page(None)
 def catalogue(ctx: Ctx) -> Response:
     """Enabled products with their prices and custom parameters."""
-    number = _page_number(ctx)
-    result = product.get_list(ctx.db, page=Page(number, CATALOGUE_PAGE), public=True)
+    result = product.get_list(ctx.db, page=Page(ctx.page_number(), CATALOGUE_PAGE), public=True)
     is_client = ctx.actor is not None and ctx.actor.role == "client"
     return ctx.render("client/catalogue.html", title="Catalogue", result=result, client=is_client)
 
@@ -49,24 +48,23 @@ def _cart_page(ctx: Ctx, *, error: str | None = None, status: int = 200) -> Resp
 def add_to_cart(ctx: Ctx) -> Response:
     """Put a product in the cart for the chosen period."""
     try:
-        product_id = int(ctx.form.get("product_id") or 0)
+        product_id = form_id(ctx.form.get("product_id"), "product")
         cart.add_item(
             ctx.db,
             CartOwner(client_id=ctx.actor_id),
             product_id=product_id,
             period=ctx.form.get("period") or None,
         )
-    except (KeyvendError, ValueError) as exc:
-        message = exc.message if isinstance(exc, KeyvendError) else "Choose a product"
-        return ctx.redirect("/products", f"Could not add it to your cart: {message}")
+    except KeyvendError as exc:
+        return ctx.redirect("/products", f"Could not add it to your cart: {exc.message}")
     return ctx.redirect("/cart", "Added to your cart. Check it and place your order.")
 
 
 @page("client")
 def remove_from_cart(ctx: Ctx) -> Response:
     """Take one item out of the cart."""
-    item = int(ctx.form.get("item") or 0) if ctx.form.get("item").isdigit() else 0
-    cart.remove_item(ctx.db, CartOwner(client_id=ctx.actor_id), item)
+    item = ctx.form.get("item")
+    cart.remove_item(ctx.db, CartOwner(client_id=ctx.actor_id), int(item) if is_number(item) else 0)
     return ctx.redirect("/cart", "Removed from your cart.")
 
 
@@ -143,11 +141,6 @@ def _account_page(ctx: Ctx, *, token: str | None) -> Response:
     return ctx.render(
         "client/account.html", title="Account", profile=profile, token=token, base_url=base
     )
-
-
-def _page_number(ctx: Ctx) -> int:
-    text = ctx.query("page", "1")
-    return max(1, min(int(text), 1_000_000)) if text.isdigit() else 1
 
 
 def routes() -> list[Route]:

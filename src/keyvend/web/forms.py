@@ -23,7 +23,7 @@ from keyvend.api.auth import CSRF_COOKIE, SESSION_COOKIE
 from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import Conflict, KeyvendError, NotFound, RateLimited
+from keyvend.domain.errors import Conflict, InvalidInput, KeyvendError, NotFound, RateLimited
 from keyvend.domain.vault import new_token, same
 from keyvend.services import auth
 from keyvend.services.auth import Actor, Role
@@ -34,6 +34,7 @@ FORM_COOKIE = "keyvend_form"
 MAX_FIELDS = 1000
 MAX_VALUE = 20_000
 MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
 FORM_COOKIE_SECONDS = 24 * 3600
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -105,6 +106,11 @@ class Ctx:
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)[:255]
+
+    def page_number(self) -> int:
+        """The `page` query parameter of a list, within 1 to MAX_PAGE."""
+        text = self.query("page", "1")
+        return min(int(text), MAX_PAGE) if is_number(text) and int(text) > 0 else 1
 
     def wants_json(self) -> bool:
         return "application/json" in self.request.headers.get("accept", "")
@@ -265,6 +271,19 @@ async def _read_form(request: Request) -> FormValues:
         if not isinstance(value, UploadFile):
             data.setdefault(name[:100], []).append(value[:MAX_VALUE])
     return FormValues(data)
+
+
+def is_number(text: str) -> bool:
+    """Only ASCII digits (`"²".isdigit()` is true, yet int() refuses it)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+def form_id(text: str, what: str) -> int:
+    """A record id chosen in a form; InvalidInput naming `what` when there is none."""
+    text = text.strip()
+    if not is_number(text) or not 1 <= int(text) <= MAX_ID:
+        raise InvalidInput(f"{what} is required: choose one from the list")
+    return int(text)
 
 
 def error_field(message: str | None, names: tuple[str, ...]) -> str | None:

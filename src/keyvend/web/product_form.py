@@ -12,7 +12,7 @@ from typing import Any
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.domain.keygen import CUSTOM_PREFIX, custom_params, generate_key, parse_config
-from keyvend.web.forms import FormValues
+from keyvend.web.forms import FormValues, is_number
 
 STANDARD_PERIODS = ("1W", "1M", "3M", "6M", "1Y", "2Y", "3Y")
 _WORDS = re.compile(r"[\s\-.]+")
@@ -172,7 +172,7 @@ def key_fields_for_action(form: FormValues) -> tuple[KeyFields, bool]:
     """The submitted key fields with a row added or deleted; True when Save was pressed."""
     fields = key_fields_from_form(form)
     delete = form.get("delete_param")
-    if delete.isdigit():
+    if is_number(delete):
         return fields.without_row(int(delete)), False
     action = form.get("action", "save")
     if action == "add_param":

@@ -80,18 +80,15 @@ def offered_periods(pricing: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def mask_key(key: str, prefix: str = "") -> str:
     """Hide all but the last four characters of a key; dashes and the prefix stay visible."""
-    body = key[len(prefix) :] if prefix and key.startswith(prefix) else key
-    keep = 4
-    chars = [c for c in body if c != "-"]
-    hidden = len(chars) - keep
-    out, seen = [], 0
+    head = prefix if prefix and key.startswith(prefix) else ""
+    body = key[len(head) :]
+    hidden = sum(1 for char in body if char != "-") - 4
+    out: list[str] = []
     for char in body:
-        if char == "-":
-            out.append(char)
-            continue
-        out.append(MASK if seen < hidden else char)
-        seen += 1
-    return (prefix if body is not key else "") + "".join(out)
+        if char != "-":
+            char, hidden = (MASK if hidden > 0 else char), hidden - 1
+        out.append(char)
+    return head + "".join(out)
 
 
 _env = Environment(

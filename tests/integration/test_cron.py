@@ -1,0 +1,155 @@
+"""keyvend.services.cron.run: suspend active orders past expiry plus grace days, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from keyvend.db.unit_of_work import Database
+from keyvend.services import auth, cron, order, product, serviceapikey
+from keyvend.services import client as clients
+from tests.conftest import FakeClock
+
+# Orders start on the FakeClock's 2026-01-15 12:00 UTC; a 1M order expires on 2026-02-15 12:00.
+EXPIRES = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)
+
+MakeOrder = Callable[..., int]
+
+
+@pytest.fixture
+def make_order(db: Database) -> MakeOrder:
+    """Orders of one client for one free apikey product, driven through the services."""
+    pid = product.prepare(db, title="Starter", type="apikey")
+    product.update(db, pid, status="enabled", setup="after_order")
+    cid = clients.create(db, email="jo@example.com", first_name="Jo", password="jo-pass-123").id
+
+    def make(status: str = "active", *, period: str | None = "1M") -> int:
+        oid = int(
+            order.create(
+                db, client_id=cid, product_id=pid, period=period, activate=status != "pending_setup"
+            )
+        )
+        if status == "suspended":
+            order.suspend(db, oid, reason="Manual hold")
+        elif status == "canceled":
+            order.cancel(db, oid, reason="Asked to")
+        return oid
+
+    return make
+
+
+def state(db: Database, order_id: int) -> tuple[str, str | None]:
+    found = order.get(db, order_id)
+    return found["status"], found["reason"]
+
+
+def key_of(db: Database, order_id: int) -> str:
+    return str(order.service(db, order_id)["api_key"])
+
+
+def test_cron_suspends_an_active_order_past_its_expiry(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order()
+    clock.now = EXPIRES
+    clock.advance(seconds=1)
+    result = cron.run(db, grace_days=0)
+    assert result["suspended_orders"] == [oid]
+    assert state(db, oid) == ("suspended", "Expired")
+    assert serviceapikey.check(db, key_of(db, oid)) is False
+
+
+def test_cron_leaves_an_order_that_has_not_expired(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order()
+    clock.now = EXPIRES
+    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert state(db, oid) == ("active", None)
+
+
+def test_cron_waits_for_the_grace_days_to_pass(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order()
+    clock.now = EXPIRES
+    clock.advance(days=3)
+    assert cron.run(db, grace_days=3)["suspended_orders"] == []
+    assert state(db, oid) == ("active", None)
+    assert serviceapikey.check(db, key_of(db, oid)) is False  # expired keys fail regardless
+    clock.advance(seconds=1)
+    assert cron.run(db, grace_days=3)["suspended_orders"] == [oid]
+    assert state(db, oid) == ("suspended", "Expired")
+
+
+def test_cron_leaves_orders_without_an_expiry(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order(period=None)
+    clock.advance(days=3650)
+    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert state(db, oid) == ("active", None)
+
+
+@pytest.mark.parametrize("status", ["pending_setup", "suspended", "canceled"])
+def test_cron_leaves_orders_that_are_not_active(
+    db: Database, make_order: MakeOrder, clock: FakeClock, status: str
+) -> None:
+    oid = make_order(status)
+    before = order.get(db, oid)
+    clock.advance(days=400)
+    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert order.get(db, oid) == before
+
+
+def test_cron_picks_only_the_expired_orders_among_many(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    monthly, weekly, yearly = (
+        make_order(period="1M"),
+        make_order(period="1W"),
+        make_order(period="1Y"),
+    )
+    clock.advance(days=40)
+    assert sorted(cron.run(db, grace_days=0)["suspended_orders"]) == sorted([monthly, weekly])
+    assert state(db, yearly) == ("active", None)
+
+
+def test_second_cron_run_finds_nothing_more_to_do(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order()
+    clock.advance(days=40)
+    assert cron.run(db, grace_days=0)["suspended_orders"] == [oid]
+    updated_at = order.get(db, oid)["updated_at"]
+    clock.advance(days=1)
+    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert order.get(db, oid)["updated_at"] == updated_at
+
+
+def test_renewing_an_order_suspended_by_cron_brings_its_key_back(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    oid = make_order()
+    key = key_of(db, oid)
+    clock.advance(days=40)
+    cron.run(db, grace_days=0)
+    order.renew(db, oid)
+    assert state(db, oid) == ("active", None)
+    assert serviceapikey.check(db, key) is True
+    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+
+
+def test_cron_drops_expired_sessions_and_keeps_live_ones(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    old = auth.login(db, "client", email="jo@example.com", password="jo-pass-123", ttl_hours=1)
+    live = auth.login(db, "client", email="jo@example.com", password="jo-pass-123", ttl_hours=48)
+    clock.advance(hours=2)
+    result: dict[str, Any] = cron.run(db, grace_days=0)
+    assert result["deleted_sessions"] == 1
+    assert auth.session_csrf(db, old.token) is None
+    assert auth.session_csrf(db, live.token) == live.csrf

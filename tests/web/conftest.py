@@ -1,0 +1,180 @@
+"""Page-test helpers: form posting with CSRF over the TestClient, a live server and a browser."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from starlette.testclient import TestClient
+
+from keyvend.db.unit_of_work import Database
+from keyvend.services import client as clients
+from keyvend.services import product as products
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ADMIN = ("root@example.com", "admin-pass-1")  # created by the shared `api` fixture
+CLIENT_PASSWORD = "jo-pass-123"  # the shared `customer` fixture's password
+_CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = _CSRF.search(html)
+    assert found, "page has no form with a CSRF token"
+    return found.group(1)
+
+
+def flash_of(html: str) -> str | None:
+    found = re.search(r'<p class="flash" role="status">([^<]*)</p>', html)
+    return found.group(1) if found else None
+
+
+def alert_of(html: str) -> str | None:
+    found = re.search(r'<p class="error" role="alert"[^>]*>([^<]*)</p>', html)
+    return found.group(1) if found else None
+
+
+class Browsing:
+    """A TestClient that remembers the last page's CSRF token, as a browser's forms would."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        response = self.client.get(path, **kwargs)
+        self._remember(response.text)
+        return response
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Submit a form with the current CSRF token (pass csrf=None in data to leave it out)."""
+        fields = {"csrf": self.csrf, **(data or {})}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        response = self.client.post(path, data=fields, **kwargs)
+        self._remember(response.text)
+        return response
+
+    def login(self, path: str, email: str, password: str) -> Any:
+        self.get("/admin" if path.startswith("/admin") else "/")
+        response = self.post(path, {"email": email, "password": password})
+        assert response.status_code == 200 and flash_of(response.text), response.text
+        return response
+
+    def _remember(self, html: str) -> None:
+        found = _CSRF.search(html)
+        if found:
+            self.csrf = found.group(1)
+
+
+@pytest.fixture
+def admin_web(app: Any, api: Any) -> Browsing:
+    """An admin logged in to /admin through the login form."""
+    browsing = Browsing(TestClient(app))
+    browsing.login("/admin/login", *ADMIN)
+    return browsing
+
+
+@pytest.fixture
+def client_web(app: Any, customer: dict[str, Any]) -> Browsing:
+    """The `customer` logged in to the client area through the login form."""
+    browsing = Browsing(TestClient(app))
+    browsing.login("/login", customer["email"], CLIENT_PASSWORD)
+    return browsing
+
+
+@pytest.fixture
+def other_client(db: Database) -> int:
+    return clients.create(db, email="zoe@example.com", first_name="Zoe", password="zoe-pass-123").id
+
+
+@pytest.fixture
+def enabled_product(db: Database, product_id: int) -> dict[str, Any]:
+    return products.get(db, product_id)
+
+
+# --- A real server and a real browser -------------------------------------------------------
+
+
+def log_in(page: Page, area: str, email: str, password: str) -> None:
+    """Log in through the area's form (`/` or `/admin`) in a browser page."""
+    page.goto(area)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".flash")).to_contain_text("Welcome back")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that tells the test thread when it is listening."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The test's app served by uvicorn on a free loopback port; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    ready = threading.Event()
+    server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning"), ready)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    assert ready.wait(30), "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(30)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    # Module scope: the sync API owns an event loop while it runs, so stop it between modules.
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium; Playwright's own browser builds are never downloaded."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Open browser contexts (one per person) on the live server; all closed afterwards."""
+    opened: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=live_server, **options)
+        context.set_default_timeout(10_000)
+        if options.get("java_script_enabled", True):
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()
