@@ -74,7 +74,10 @@ def get(db: Database, owner: CartOwner) -> dict[str, Any]:
             product = uow.session.get(Product, item["product_id"])
             if product is None:
                 continue
-            unit = price_for(product.pricing, item["period"])
+            try:
+                unit: Decimal | None = price_for(product.pricing, item["period"])
+            except InvalidInput:  # the period was withdrawn since: show it, checkout refuses
+                unit = None
             items.append(
                 {
                     "id": number,
@@ -82,11 +85,12 @@ def get(db: Database, owner: CartOwner) -> dict[str, Any]:
                     "title": product.title,
                     "period": item["period"],
                     "quantity": item["quantity"],
-                    "price": str(unit),
-                    "total": str(unit * item["quantity"]),
+                    "available": unit is not None,
+                    "price": str(unit) if unit is not None else None,
+                    "total": str(unit * item["quantity"]) if unit is not None else None,
                 }
             )
-    total = sum((Decimal(i["total"]) for i in items), Decimal("0.00"))
+    total = sum((Decimal(i["total"]) for i in items if i["available"]), Decimal("0.00"))
     return {"items": items, "total": str(total)}
 
 

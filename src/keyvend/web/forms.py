@@ -269,7 +269,8 @@ async def _read_form(request: Request) -> FormValues:
     data: dict[str, list[str]] = {}
     for name, value in raw.multi_items():
         if not isinstance(value, UploadFile):
-            data.setdefault(name[:100], []).append(value[:MAX_VALUE])
+            # NUL never belongs in a form value, and PostgreSQL refuses it in text columns.
+            data.setdefault(name[:100], []).append(value[:MAX_VALUE].replace("\x00", ""))
     return FormValues(data)
 
 
