@@ -92,7 +92,9 @@ def validate(model: type[Params], params: dict[str, Any]) -> Params:
 
 
 def _apply_cookies(request: Request, response: JSONResponse, call: Call) -> None:
-    secure = request.url.scheme == "https"
+    if not call.cookies:
+        return
+    secure = request.scope.get("scheme") == "https"
     for name, value, options in call.cookies:
         if value is None:
             response.delete_cookie(name, path="/", samesite="lax", secure=secure)
