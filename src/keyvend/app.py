@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -14,6 +16,7 @@ import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
 from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response, failure
+from keyvend.api.hot_path import HotPath
 from keyvend.api.ratelimit import RateLimiter
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
@@ -43,7 +46,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         *pages.routes(),
         Mount("/static", app=pages.static_files(), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(HotPath)],
+        exception_handlers={HTTPException: _http_error},
+    )
     app.state.settings = settings
     app.state.db = db
     # The limiter reads the database's clock, so tests drive both with one fake clock.
@@ -62,4 +69,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and `keyvend serve` workers: settings from env."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    # Everything imported and built so far lives as long as the worker: move it out of the
+    # garbage collector's sight, so collections stay short on the hot path (lower p99).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -1,0 +1,143 @@
+"""The fast lane for the key check: plain ASGI in front of the router.
+
+`guest/serviceapikey/check` and `get_info` are what every customer application calls, often
+on every request it serves. The common shape of that call (JSON body or query string, no
+credentials) is answered here without building Starlette request and response objects, with
+the same rate limiting, services and error envelope as every other call. Anything unusual
+(form bodies, credentials, CSRF headers, a key that is not a string, a large body) is handed
+to the general dispatcher untouched, so both paths give the same answers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from keyvend.api.envelope import error_response
+from keyvend.api.params import nest
+from keyvend.api.ratelimit import RateLimiter, Verdict
+from keyvend.db.unit_of_work import Database
+from keyvend.domain.errors import NotFound
+from keyvend.services import serviceapikey
+
+CHECK = "/api/guest/serviceapikey/check"
+GET_INFO = "/api/guest/serviceapikey/get_info"
+CALLS = {
+    CHECK: ("guest", "serviceapikey", "check"),
+    GET_INFO: ("guest", "serviceapikey", "get_info"),
+}
+MAX_FAST_BODY = 4096
+_TRUE = b'{"result":true,"error":null}'
+_FALSE = b'{"result":false,"error":null}'
+_BAIL_HEADERS = {b"authorization", b"x-csrf-token", b"x-forwarded-for"}
+
+
+class HotPath:
+    """ASGI middleware answering the common key checks; everything else goes to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path") if scope["type"] == "http" else None
+        if path not in CALLS or scope["method"] not in ("GET", "POST") or _unusual(scope):
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive) if scope["method"] == "POST" else (b"", True)
+        params = _params(scope, body) if complete and len(body) <= MAX_FAST_BODY else None
+        if params is None:  # not the common shape: let the general dispatcher decide
+            await self.app(scope, _replay(body, None if complete else receive), send)
+            return
+        await self._answer(scope, send, path, params.get("key") or "")
+
+    async def _answer(self, scope: Scope, send: Send, path: str, key: str) -> None:
+        state = scope["app"].state
+        limiter: RateLimiter = state.limiter
+        db: Database = state.db
+        verdict = Verdict()
+        client = scope.get("client")
+        ip = limiter.client_ip(client[0] if client else None, None)
+        try:
+            limiter.before_call(ip, CALLS[path], verdict)
+            try:
+                if path == CHECK:
+                    body = _TRUE if serviceapikey.check(db, key) else _FALSE
+                else:
+                    info = serviceapikey.get_info(db, key)
+                    body = json.dumps({"result": info, "error": None}).encode()
+            except NotFound:
+                limiter.after_miss(ip)
+                raise
+        except Exception as exc:
+            response = error_response(exc)
+            response.headers.update(verdict.headers())
+            await response(scope, _replay(b"", None), send)
+            return
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        headers += [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _unusual(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name in _BAIL_HEADERS:
+            return True
+        if name == b"content-type" and not value.startswith(b"application/json"):
+            return True
+    return False
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The body, and whether it is complete (a large one is left for the dispatcher)."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > MAX_FAST_BODY:
+            return b"".join(chunks), False
+
+
+def _params(scope: Scope, body: bytes) -> dict[str, Any] | None:
+    query = scope.get("query_string", b"")
+    params: dict[str, Any] = {}
+    try:
+        if query:
+            params = nest(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+        if body.strip():
+            decoded = json.loads(body)
+            if not isinstance(decoded, dict):
+                return None
+            params.update(decoded)
+    except Exception:  # malformed: the dispatcher gives the proper 701 answer
+        return None
+    key = params.get("key")
+    if key is not None and not isinstance(key, str):
+        return None
+    if isinstance(key, str) and (len(key) > 600 or "\x00" in key or not key.isprintable()):
+        return None  # the dispatcher's validation words these refusals
+    return params
+
+
+def _replay(body: bytes, rest: Receive | None) -> Receive:
+    """A receive channel that first gives back what was read, then the rest (if any)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": rest is not None}
+        if rest is not None:
+            return await rest()
+        return {"type": "http.disconnect"}
+
+    return receive
