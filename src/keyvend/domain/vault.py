@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -31,7 +30,7 @@ class KeyVault:
 
     def key_digest(self, key: str) -> bytes:
         """HMAC-SHA256 of the key as looked up (case folded, dashes kept)."""
-        return hmac.new(self._lookup, normalize_key(key).encode(), hashlib.sha256).digest()
+        return hmac.digest(self._lookup, normalize_key(key).encode(), "sha256")
 
     def encrypt_key(self, key: str) -> bytes:
         """Nonce + AES-GCM ciphertext of the key, for showing it to its owner."""
@@ -47,7 +46,7 @@ class KeyVault:
 
     def token_digest(self, token: str) -> str:
         """Hex HMAC of an API token or session token (what the database keeps)."""
-        return hmac.new(self._tokens, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._tokens, token.encode(), "sha256").hex()
 
 
 def new_token() -> str:
