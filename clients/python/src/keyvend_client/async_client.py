@@ -1,0 +1,94 @@
+"""`AsyncKeyvendClient`: check keys from asyncio code, with a local cache."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from types import TracebackType
+
+import httpx
+
+from keyvend_client.answers import AnswerCache, can_exist, unwrap
+from keyvend_client.cache import MISS, Clock
+from keyvend_client.errors import RateLimited, ServerUnavailable
+from keyvend_client.models import Answer, KeyInfo
+from keyvend_client.policy import FAIL_CLOSED, FailurePolicy
+from keyvend_client.protocol import info_url, transport_errors
+from keyvend_client.singleflight import AsyncSingleFlight
+
+
+class AsyncKeyvendClient:
+    """The asyncio twin of `KeyvendClient` (same cache, policy and errors); use one event loop.
+
+    Concurrent checks of one key share a single request; a cancelled caller does not cancel it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = 5.0,
+        cache_ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        max_entries: int = 10_000,
+        on_unavailable: FailurePolicy = FAIL_CLOSED,
+        clock: Clock = time.monotonic,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._url = info_url(base_url)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self._answers = AnswerCache(
+            cache_ttl=cache_ttl,
+            negative_ttl=negative_ttl,
+            max_entries=max_entries,
+            on_unavailable=on_unavailable,
+            clock=clock,
+        )
+        self._flight: AsyncSingleFlight[Answer] = AsyncSingleFlight()
+
+    async def check(self, key: str) -> bool:
+        """Whether `key` is valid; `KeyNotFound` if the server does not know it."""
+        return (await self.get_info(key)).valid
+
+    async def get_info(self, key: str) -> KeyInfo:
+        """Validity and custom parameters of `key`; `KeyNotFound` if the server does not know it."""
+        answer = self._answers.fresh(key)
+        if answer is MISS:
+            if can_exist(key):
+                answer = await self._flight.run(key, partial(self._lookup, key))
+            else:
+                answer = None
+        return unwrap(answer)
+
+    def invalidate(self, key: str | None = None) -> None:
+        """Forget the cached answer for `key` (or all answers): the next check asks the server."""
+        self._answers.forget(key)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (unless the `http_client` was passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncKeyvendClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _lookup(self, key: str) -> Answer:
+        answer = self._answers.fresh(key)  # a flight that just ended may have stored it
+        if answer is not MISS:
+            return answer
+        try:
+            self._answers.check_backoff()
+            with transport_errors():
+                response = await self._http.post(self._url, json={"key": key})
+            return self._answers.settle(key, response)
+        except (RateLimited, ServerUnavailable) as error:
+            return self._answers.fallback(key, error)

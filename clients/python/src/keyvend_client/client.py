@@ -1,0 +1,94 @@
+"""`KeyvendClient`: check keys from threaded (sync) code, with a local cache."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from types import TracebackType
+
+import httpx
+
+from keyvend_client.answers import AnswerCache, can_exist, unwrap
+from keyvend_client.cache import MISS, Clock
+from keyvend_client.errors import RateLimited, ServerUnavailable
+from keyvend_client.models import Answer, KeyInfo
+from keyvend_client.policy import FAIL_CLOSED, FailurePolicy
+from keyvend_client.protocol import info_url, transport_errors
+from keyvend_client.singleflight import SingleFlight
+
+
+class KeyvendClient:
+    """Checks API keys against a Keyvend (or FOSSBilling) server; safe to share between threads.
+
+    Answers are cached (valid keys `cache_ttl` seconds, invalid or unknown ones `negative_ttl`,
+    at most `max_entries` keys, least recently used evicted first), and concurrent checks of one
+    key make a single request. `on_unavailable` decides what happens when the server cannot
+    answer: `FailClosed()` (the default) raises, `ServeStale(seconds)` serves the last answer.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = 5.0,
+        cache_ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        max_entries: int = 10_000,
+        on_unavailable: FailurePolicy = FAIL_CLOSED,
+        clock: Clock = time.monotonic,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._url = info_url(base_url)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._answers = AnswerCache(
+            cache_ttl=cache_ttl,
+            negative_ttl=negative_ttl,
+            max_entries=max_entries,
+            on_unavailable=on_unavailable,
+            clock=clock,
+        )
+        self._flight: SingleFlight[Answer] = SingleFlight()
+
+    def check(self, key: str) -> bool:
+        """Whether `key` is valid; `KeyNotFound` if the server does not know it."""
+        return self.get_info(key).valid
+
+    def get_info(self, key: str) -> KeyInfo:
+        """Validity and custom parameters of `key`; `KeyNotFound` if the server does not know it."""
+        answer = self._answers.fresh(key)
+        if answer is MISS:
+            answer = self._flight.run(key, partial(self._lookup, key)) if can_exist(key) else None
+        return unwrap(answer)
+
+    def invalidate(self, key: str | None = None) -> None:
+        """Forget the cached answer for `key` (or all answers): the next check asks the server."""
+        self._answers.forget(key)
+
+    def close(self) -> None:
+        """Close the HTTP connections (unless the `http_client` was passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> KeyvendClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _lookup(self, key: str) -> Answer:
+        answer = self._answers.fresh(key)  # a flight that just ended may have stored it
+        if answer is not MISS:
+            return answer
+        try:
+            self._answers.check_backoff()
+            with transport_errors():
+                response = self._http.post(self._url, json={"key": key})
+            return self._answers.settle(key, response)
+        except (RateLimited, ServerUnavailable) as error:
+            return self._answers.fallback(key, error)
