@@ -40,6 +40,9 @@ _LOOKUP = (
 )
 
 
+SQLITE_CACHE_KIB = 32_768
+
+
 @dataclass(frozen=True)
 class KeyRow:
     """What a check needs to know; `digest` is None when no key matched."""
@@ -96,6 +99,10 @@ class KeyIndex:
             connection = self._engine.raw_connection()
             if self._engine.dialect.name == "postgresql":
                 connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            else:
+                # A page cache big enough for the key index's inner pages of millions of keys,
+                # so a lookup does not go back to the file for them on every check.
+                connection.driver_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # type: ignore[union-attr]
             self._local.connection = connection
         return connection
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from keyvend.db.key_index import KeyRow
 from keyvend.db.models import ApiKeyService
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
@@ -26,26 +26,18 @@ NO_CHANGE = "To change the API key, please use the reset function rather than up
 MAX_KEY_TEXT = 16 + MAX_LENGTH * 2
 
 
-@dataclass(frozen=True)
-class KeyStatus:
-    """What a check learns about a key."""
-
-    valid: bool
-    params: dict[str, Any]
-
-
 def check(db: Database, key: str) -> bool:
     """Whether the key is valid: order active, not expired, key enabled."""
-    return lookup(db, key).valid
+    return _is_valid(lookup(db, key), db.clock())
 
 
 def get_info(db: Database, key: str) -> dict[str, Any]:
     """Validity plus the custom parameters of the key's product."""
-    status = lookup(db, key)
-    return {"valid": status.valid, "config": status.params}
+    row = lookup(db, key)
+    return {"valid": _is_valid(row, db.clock()), "config": custom_params(row.config)}
 
 
-def lookup(db: Database, key: str) -> KeyStatus:
+def lookup(db: Database, key: str) -> KeyRow:
     """One statement, one indexed probe by HMAC digest; NotFound for keys that do not exist."""
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(NO_KEY)
@@ -63,15 +55,15 @@ def lookup(db: Database, key: str) -> KeyStatus:
         raise ModuleInactive(extension.APIKEY)
     if row.digest is None or not same(row.digest, digest):
         raise NotFound(NO_SUCH_KEY)
-    valid = _is_valid(row.enabled, row.order_status, row.expires_at, db.clock())
-    return KeyStatus(valid, custom_params(row.config))
+    return row
 
 
-def _is_valid(
-    enabled: bool, status: str | None, expires_at: datetime | None, now: datetime
-) -> bool:
+def _is_valid(row: KeyRow, now: datetime) -> bool:
+    expires_at = row.expires_at
     return (
-        bool(enabled) and status == OrderStatus.ACTIVE and (expires_at is None or now < expires_at)
+        row.enabled
+        and row.order_status == OrderStatus.ACTIVE
+        and (expires_at is None or now < expires_at)
     )
 
 
