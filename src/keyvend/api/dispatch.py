@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse
 from keyvend.api import auth
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
-from keyvend.api.ratelimit import KEY_CHECKS, RateLimiter, Verdict
+from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
-from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound, NotFound
+from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound
 
 
 async def api_call(request: Request) -> JSONResponse:
@@ -51,9 +51,7 @@ async def not_a_call(request: Request) -> JSONResponse:
 def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdict) -> Any:
     """Rate limits, authentication and validation, then the handler (in a worker thread)."""
     limiter: RateLimiter = call.request.app.state.limiter
-    client = call.request.client
-    forwarded = call.request.headers.get("x-forwarded-for")
-    ip = limiter.client_ip(client.host if client else None, forwarded)
+    ip = limiter.request_ip(call.request)
     key = (found.role, found.module, found.method)
     limiter.before_call(ip, key, verdict)
     call.actor = auth.identify(call.db, call.request, found.role)
@@ -61,12 +59,7 @@ def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdi
     if found.role != "guest" and call.actor is not None:
         limiter.after_auth(ip, f"{call.actor.role}:{call.actor.id}", verdict)
     validated = validate(found.params, params)
-    try:
-        return found.handler(call, validated)
-    except NotFound:
-        if key in KEY_CHECKS:
-            limiter.after_miss(ip)
-        raise
+    return limiter.counting_misses(ip, key, lambda: found.handler(call, validated))
 
 
 def _endpoint(request: Request) -> Endpoint:

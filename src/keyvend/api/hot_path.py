@@ -20,7 +20,6 @@ from keyvend.api.envelope import error_response
 from keyvend.api.params import nest
 from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import NotFound
 from keyvend.services import serviceapikey
 
 CHECK = "/api/guest/serviceapikey/check"
@@ -62,15 +61,7 @@ class HotPath:
         ip = limiter.client_ip(client[0] if client else None, None)
         try:
             limiter.before_call(ip, CALLS[path], verdict)
-            try:
-                if path == CHECK:
-                    body = _TRUE if serviceapikey.check(db, key) else _FALSE
-                else:
-                    info = serviceapikey.get_info(db, key)
-                    body = json.dumps({"result": info, "error": None}).encode()
-            except NotFound:
-                limiter.after_miss(ip)
-                raise
+            body = limiter.counting_misses(ip, CALLS[path], lambda: _body(db, path, key))
         except Exception as exc:
             response = error_response(exc)
             response.headers.update(verdict.headers())
@@ -80,6 +71,13 @@ class HotPath:
         headers += [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _body(db: Database, path: str, key: str) -> bytes:
+    if path == CHECK:
+        return _TRUE if serviceapikey.check(db, key) else _FALSE
+    info = serviceapikey.get_info(db, key)
+    return json.dumps({"result": info, "error": None}).encode()
 
 
 def _unusual(scope: Scope) -> bool:

@@ -15,15 +15,18 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
+from starlette.requests import HTTPConnection
 
 from keyvend.config import Settings
-from keyvend.domain.errors import RateLimited
+from keyvend.domain.errors import NotFound, RateLimited
 
 log = logging.getLogger("keyvend.ratelimit")
 
+T = TypeVar("T")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REDIS_RETRY_SECONDS = 5.0
 LOGIN_CALLS = {("guest", "client", "login"), ("guest", "staff", "login")}
@@ -55,14 +58,13 @@ class Verdict:
 class Counters:
     """`limits` storage with the Redis-to-memory fallback."""
 
-    def __init__(self, redis_url: str | None, clock: Callable[[], float]) -> None:
+    def __init__(self, redis_url: str | None) -> None:
         self._memory = MemoryStorage()
         self._redis: Storage | None = None
         if redis_url:
             self._redis = RedisStorage(
                 redis_url, wrap_exceptions=True, socket_timeout=0.5, socket_connect_timeout=0.5
             )
-        self._clock = clock
         self._redis_down_until = 0.0
 
     def incr(self, key: str, expiry: int, amount: int) -> int:
@@ -101,7 +103,7 @@ class RateLimiter:
         self.whitelist = _networks(settings.rate_limit_whitelist)
         self.trusted_proxies = _networks(settings.trusted_proxies)
         self.clock = clock
-        self.counters = Counters(settings.redis_url, clock)
+        self.counters = Counters(settings.redis_url)
         self._exempt: dict[str, bool] = {}
 
     def exempt(self, ip: str) -> bool:
@@ -157,12 +159,21 @@ class RateLimiter:
         if not self.exempt(ip):
             self.hit("authenticated", self.authenticated, f"account:{account}", verdict)
 
-    def after_miss(self, ip: str) -> None:
-        """Count a check of a key that does not exist."""
-        if not self.exempt(ip):
-            # This call already has its answer; only the next one is refused.
-            with contextlib.suppress(RateLimited):
-                self.hit("guest_miss", self.guest_miss, ip, Verdict())
+    def counting_misses(self, ip: str, call: tuple[str, str, str], run: Callable[[], T]) -> T:
+        """`run()`; if it is a key check that finds no key, count a miss for `ip`."""
+        try:
+            return run()
+        except NotFound:
+            if call in KEY_CHECKS and not self.exempt(ip):
+                # This call already has its answer; only the next one is refused.
+                with contextlib.suppress(RateLimited):
+                    self.hit("guest_miss", self.guest_miss, ip, Verdict())
+            raise
+
+    def request_ip(self, request: HTTPConnection) -> str:
+        """The caller's IP of a Starlette request (see `client_ip`)."""
+        peer = request.client.host if request.client else None
+        return self.client_ip(peer, request.headers.get("x-forwarded-for"))
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:
         """The caller's IP: X-Forwarded-For is believed only from a trusted proxy."""

@@ -151,9 +151,7 @@ class Ctx:
     def limit(self, call: tuple[str, str, str]) -> None:
         """Count this request against the API's rate limits for `call` (logins, sign-ups)."""
         limiter: RateLimiter = self.request.app.state.limiter
-        peer = self.request.client.host if self.request.client else None
-        ip = limiter.client_ip(peer, self.request.headers.get("x-forwarded-for"))
-        limiter.before_call(ip, call, Verdict())
+        limiter.before_call(limiter.request_ip(self.request), call, Verdict())
 
     def start_session(self, session: auth.LoginSession, home: str, message: str) -> Response:
         """Set the session and CSRF cookies of a fresh login and go to `home`."""
