@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keyvend.api.endpoints.fields import MAX_KEY_PARAM
 from keyvend.api.envelope import error_response
 from keyvend.api.params import nest
 from keyvend.api.ratelimit import RateLimiter, Verdict
@@ -120,7 +121,9 @@ def _params(scope: Scope, body: bytes) -> dict[str, Any] | None:
     key = params.get("key")
     if key is not None and not isinstance(key, str):
         return None
-    if isinstance(key, str) and (len(key) > 600 or "\x00" in key or not key.isprintable()):
+    if isinstance(key, str) and (
+        len(key) > MAX_KEY_PARAM or "\x00" in key or not key.isprintable()
+    ):
         return None  # the dispatcher's validation words these refusals
     return params
 

@@ -11,7 +11,8 @@ from keyvend.services.pagination import Page
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1, description="A record id.")]
 Short = Annotated[str, Field(max_length=255)]
-Key = Annotated[str, Field(max_length=600, description="An API key, dashes included.")]
+MAX_KEY_PARAM = 600
+Key = Annotated[str, Field(max_length=MAX_KEY_PARAM, description="An API key, dashes included.")]
 Password = Annotated[str, Field(max_length=256)]
 Config = Annotated[
     dict[str, Any],
