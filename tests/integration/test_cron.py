@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from keyvend.db.unit_of_work import Database
+from keyvend.domain.errors import Unauthenticated
 from keyvend.services import auth, cron, order, product, serviceapikey
 from keyvend.services import client as clients
 from tests.conftest import FakeClock
@@ -151,5 +152,6 @@ def test_cron_drops_expired_sessions_and_keeps_live_ones(
     clock.advance(hours=2)
     result: dict[str, Any] = cron.run(db, grace_days=0)
     assert result["deleted_sessions"] == 1
-    assert auth.session_csrf(db, old.token) is None
-    assert auth.session_csrf(db, live.token) == live.csrf
+    with pytest.raises(Unauthenticated):
+        auth.live_session(db, old.token)
+    assert auth.live_session(db, live.token)[1] == live.csrf

@@ -85,8 +85,8 @@ def _account(uow: UnitOfWork, role: str, column: str, value: str) -> Admin | Cli
     return uow.session.scalar(select(Client).where(getattr(Client, column) == value))
 
 
-def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: bool) -> Actor:
-    """The actor of a live session; the CSRF token must match when `check_csrf`."""
+def live_session(db: Database, token: str) -> tuple[Actor, str]:
+    """The actor and CSRF token of a live session; Unauthenticated otherwise."""
     with db.unit_of_work(read_only=True) as uow:
         row = uow.session.scalar(
             select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
@@ -99,18 +99,15 @@ def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: boo
     if isinstance(account, Client) and account.status != "active":
         # Basic auth refuses a suspended client (206); a browser session must not outlive that.
         raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
-    if check_csrf and (csrf is None or not same(csrf, row.csrf_token)):
+    return Actor(row.role, row.account_id), row.csrf_token  # type: ignore[arg-type]
+
+
+def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: bool) -> Actor:
+    """The actor of a live session; the CSRF token must match when `check_csrf`."""
+    actor, session_csrf = live_session(db, token)
+    if check_csrf and (csrf is None or not same(csrf, session_csrf)):
         raise Forbidden("Invalid or missing CSRF token (send it in X-CSRF-Token)", BAD_CSRF)
-    return Actor(row.role, row.account_id)  # type: ignore[arg-type]
-
-
-def session_csrf(db: Database, token: str) -> str | None:
-    """The CSRF token of a live session (for pages that render forms)."""
-    with db.unit_of_work(read_only=True) as uow:
-        row = uow.session.scalar(
-            select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
-        )
-        return row.csrf_token if row and row.expires_at > uow.now() else None
+    return actor
 
 
 def end_sessions(uow: UnitOfWork, role: Role, account_id: int) -> None:

@@ -253,10 +253,9 @@ def _csrf_ok(sent: str, session_csrf: str | None, form_token: str | None, guest:
 def _session(db: Database, token: str) -> tuple[Actor | None, str | None]:
     """The actor and CSRF token of a live session, or (None, None)."""
     try:
-        actor = auth.session_actor(db, token, csrf=None, check_csrf=False)
+        return auth.live_session(db, token)
     except KeyvendError:
         return None, None
-    return actor, auth.session_csrf(db, token)
 
 
 async def _read_form(request: Request) -> FormValues:
