@@ -18,6 +18,16 @@ CSRF_HEADER = "x-csrf-token"
 CART_COOKIE = "keyvend_cart"
 
 
+def login_cookies(session: auth.LoginSession, ttl_hours: int) -> list[tuple[str, str, bool, int]]:
+    """The cookies a login sets, as (name, value, http_only, max_age): the session cookie,
+    and the CSRF cookie that scripts must be able to read."""
+    max_age = ttl_hours * 3600
+    return [
+        (SESSION_COOKIE, session.token, True, max_age),
+        (CSRF_COOKIE, session.csrf, False, max_age),
+    ]
+
+
 def identify(db: Database, request: Request, role: str) -> Actor | None:
     """The caller, or None for an anonymous guest; wrong credentials are an error."""
     header = request.headers.get("authorization")

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from keyvend.api.auth import CSRF_COOKIE, SESSION_COOKIE
+from keyvend.api.auth import SESSION_COOKIE, login_cookies
 from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
@@ -156,18 +156,17 @@ class Ctx:
     def start_session(self, session: auth.LoginSession, home: str, message: str) -> Response:
         """Set the session and CSRF cookies of a fresh login and go to `home`."""
         response = self.redirect(home, message)
-        max_age = self.settings.session_ttl_hours * 3600
-        response.set_cookie(
-            SESSION_COOKIE,
-            session.token,
-            max_age=max_age,
-            httponly=True,
-            samesite="lax",
-            secure=self._secure,
-        )
-        response.set_cookie(
-            CSRF_COOKIE, session.csrf, max_age=max_age, samesite="lax", secure=self._secure
-        )
+        for name, value, http_only, max_age in login_cookies(
+            session, self.settings.session_ttl_hours
+        ):
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                httponly=http_only,
+                samesite="lax",
+                secure=self._secure,
+            )
         return response
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyvend.api.auth import CART_COOKIE, CSRF_COOKIE, SESSION_COOKIE
+from keyvend.api.auth import CART_COOKIE, CSRF_COOKIE, SESSION_COOKIE, login_cookies
 from keyvend.api.endpoints.fields import Id, IdParams, ListParams, Password, Short
 from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.domain.errors import InvalidInput
@@ -133,9 +133,8 @@ def api_key_reset(call: Call, p: NoParams) -> str:
 
 def start_session(call: Call, session: auth.LoginSession) -> None:
     """Set the session and CSRF cookies of a fresh login."""
-    max_age = call.settings.session_ttl_hours * 3600
-    call.set_cookie(SESSION_COOKIE, session.token, max_age=max_age)
-    call.set_cookie(CSRF_COOKIE, session.csrf, http_only=False, max_age=max_age)
+    for name, value, http_only, max_age in login_cookies(session, call.settings.session_ttl_hours):
+        call.set_cookie(name, value, http_only=http_only, max_age=max_age)
 
 
 def end_session(call: Call) -> bool:
