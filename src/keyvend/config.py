@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
+from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -101,8 +103,6 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _limit_notation(cls, value: str) -> str:
-        from limits import parse
-
         try:
             parse(value)
         except ValueError:
@@ -114,8 +114,6 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_whitelist", "trusted_proxies", mode="after")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for entry in value:
             try:
                 ipaddress.ip_network(entry, strict=False)

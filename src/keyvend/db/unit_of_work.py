@@ -28,9 +28,10 @@ class Database:
         self.vault = vault
         self.clock = clock
         self.keys = KeyIndex(engine)
-        self.read_engine = engine.execution_options(**{READ_ONLY: True})
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     def dispose(self) -> None:
         """Close every pooled connection and this thread's key-index connection."""
