@@ -1,11 +1,14 @@
 """Benchmark the key check against a bare Starlette endpoint, both served the same way.
 
-    .venv/bin/python -m bench.check --backend sqlite --keys 10000 --workers 1
+    .venv/bin/python -m bench.check --backend sqlite --keys 10000,1000000 --workers 1
 
-Seeds N keys, starts `keyvend serve` and the bare app with uvicorn (httptools + uvloop),
-drives both with wrk at 32 and 4 connections using the same Lua script (random seeded keys),
-and prints requests/s, p50/p99 latency, the ratio to the bare endpoint, keys generated per
-second and the peak RSS of every worker. Needs `wrk` (Debian package `wrk`).
+Seeds one database per key count and starts `keyvend serve` on each, plus the bare app on the
+same uvicorn stack (httptools + uvloop). Then drives every server with wrk, at 32 and at 4
+connections, in rounds: each round runs every target once, in alternating order, so a machine
+that speeds up or slows down during the run affects all targets alike. Prints the medians of
+requests/s and p50/p99 latency, the median per-round ratio to the bare endpoint (and between
+the largest and smallest key count), keys generated per second and the peak RSS of every
+worker. Needs `wrk` (Debian package `wrk`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +28,7 @@ import time
 import timeit
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ from keyvend.services import extension
 HERE = Path(__file__).parent
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret-" + "k" * 40
+BARE = "bare endpoint"
 
 
 def free_port() -> int:
@@ -159,7 +164,7 @@ def keygen_rate() -> float:
 
 
 @contextmanager
-def database(backend: str, data_dir: Path) -> Iterator[str | None]:
+def database(backend: str) -> Iterator[str | None]:
     if backend == "sqlite":
         yield None
         return
@@ -173,53 +178,37 @@ def database(backend: str, data_dir: Path) -> Iterator[str | None]:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def seeded(backend: str, count: int, stack: ExitStack) -> tuple[dict[str, str], list[str], float]:
+    """A fresh database with `count` keys: the server's environment, sample keys, seconds."""
     data_dir = Path(tempfile.mkdtemp(prefix="keyvend-bench-"))
-    try:
-        with database(args.backend, data_dir) as url:
-            env = {
-                **os.environ,
-                "KEYVEND_DATA_DIR": str(data_dir),
-                "KEYVEND_SECRET_KEY": SECRET,
-                "KEYVEND_RATE_LIMIT_WHITELIST": "127.0.0.1",
-                "KEYVEND_LOG_LEVEL": "warning",
-            }
-            if url:
-                env["KEYVEND_DATABASE_URL"] = url
-            settings = Settings(data_dir=data_dir, secret_key=SECRET, database_url=url)
-            db = build_database(settings)
-            upgrade(db.engine)
-            extension.ensure_installed(db)
-            started = time.perf_counter()
-            keys = seed_keys(db, args.keys)
-            seeded = time.perf_counter() - started
-            db.dispose()
-            script = lua_script(keys, data_dir / "check.lua")
-            return measure(args, env, script) | {"seed_seconds": round(seeded, 1)}
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
+    url = stack.enter_context(database(backend))
+    env = {
+        **os.environ,
+        "KEYVEND_DATA_DIR": str(data_dir),
+        "KEYVEND_SECRET_KEY": SECRET,
+        "KEYVEND_RATE_LIMIT_WHITELIST": "127.0.0.1",
+        "KEYVEND_LOG_LEVEL": "warning",
+    }
+    if url:
+        env["KEYVEND_DATABASE_URL"] = url
+    db = build_database(Settings(data_dir=data_dir, secret_key=SECRET, database_url=url))
+    upgrade(db.engine)
+    extension.ensure_installed(db)
+    started = time.perf_counter()
+    keys = seed_keys(db, count)
+    seconds = time.perf_counter() - started
+    db.dispose()
+    return env, keys, seconds
 
 
-def measure(args: argparse.Namespace, env: dict[str, str], script: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    port = free_port()
-    keyvend = [
-        sys.executable,
-        "-m",
-        "keyvend.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-    ]
-    with served(keyvend, port, env) as proc:
-        wrk(port, script, 32, 2)  # warm-up
-        results["keyvend_32"] = wrk(port, script, 32, args.seconds)
-        results["keyvend_4"] = wrk(port, script, 4, args.seconds)
-        results["rss_mb"] = worker_rss_mb(proc.pid)
-    port = free_port()
-    bare = [
+def keyvend_command(port: int, workers: int) -> list[str]:
+    serve = ["-m", "keyvend.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    return [sys.executable, *serve]
+
+
+def bare_command(port: int, workers: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -227,7 +216,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], script: Path) -> dict
         "--port",
         str(port),
         "--workers",
-        str(args.workers),
+        str(workers),
         "--http",
         "httptools",
         "--loop",
@@ -236,43 +225,109 @@ def measure(args: argparse.Namespace, env: dict[str, str], script: Path) -> dict
         "--log-level",
         "warning",
     ]
-    with served(bare, port, {**env, "PYTHONPATH": str(HERE.parent)}):
-        wrk(port, script, 32, 2)
-        results["bare_32"] = wrk(port, script, 32, args.seconds)
-        results["bare_4"] = wrk(port, script, 4, args.seconds)
-    results["ratio"] = round(results["keyvend_32"]["rps"] / results["bare_32"]["rps"], 3)
-    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Start the bare endpoint and one server per key count, then drive them in turns."""
+    with ExitStack() as stack:
+        script_dir = Path(tempfile.mkdtemp(prefix="keyvend-bench-lua-"))
+        stack.callback(shutil.rmtree, script_dir, ignore_errors=True)
+        ports: dict[str, int] = {}
+        scripts: dict[str, Path] = {}
+        procs: dict[str, subprocess.Popen[bytes]] = {}
+        seed_seconds: dict[str, float] = {}
+        for count in args.keys:
+            env, sample, seconds = seeded(args.backend, count, stack)
+            name = f"check, {count} keys"
+            ports[name] = free_port()
+            command = keyvend_command(ports[name], args.workers)
+            procs[name] = stack.enter_context(served(command, ports[name], env))
+            scripts[name] = lua_script(sample, script_dir / f"{count}.lua")
+            seed_seconds[name] = round(seconds, 1)
+        ports[BARE] = free_port()
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        stack.enter_context(served(bare_command(ports[BARE], args.workers), ports[BARE], env))
+        scripts[BARE] = next(iter(scripts.values()))
+        runs = drive(args, ports, scripts)
+        rss = {name: worker_rss_mb(proc.pid) for name, proc in procs.items()}
+    return {"runs": runs, "rss_mb": rss, "seed_seconds": seed_seconds}
+
+
+def drive(
+    args: argparse.Namespace, ports: dict[str, int], scripts: dict[str, Path]
+) -> dict[str, dict[int, list[dict[str, float]]]]:
+    """Rounds of wrk runs, each target in turn (order alternating), so drift hits all alike."""
+    for name, port in ports.items():
+        wrk(port, scripts[name], 32, 2)  # warm-up
+    runs: dict[str, dict[int, list[dict[str, float]]]] = {n: {32: [], 4: []} for n in ports}
+    for round_ in range(args.rounds):
+        order = list(ports) if round_ % 2 == 0 else list(reversed(ports))
+        for connections in (32, 4):
+            for name in order:
+                result = wrk(ports[name], scripts[name], connections, args.seconds)
+                runs[name][connections].append(result)
+    return runs
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """Medians per target, and per-round ratios (each round's runs are side by side)."""
+    runs = results["runs"]
+    table: dict[str, Any] = {}
+    for name, by_connections in runs.items():
+        row: dict[str, Any] = {}
+        for connections, samples in by_connections.items():
+            for metric in ("rps", "p50_ms", "p99_ms"):
+                values = [sample[metric] for sample in samples]
+                row[f"{metric}_{connections}"] = round(statistics.median(values), 2)
+        if name != BARE:
+            row["ratio_to_bare"] = _median_ratio(by_connections[32], runs[BARE][32])
+            row["rss_mb"] = results["rss_mb"][name]
+        table[name] = row
+    checks = [name for name in runs if name != BARE]
+    if len(checks) > 1:
+        first, last = runs[checks[0]][32], runs[checks[-1]][32]
+        table[f"{checks[-1]} / {checks[0]}"] = {"ratio": _median_ratio(last, first)}
+    return table
+
+
+def _median_ratio(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
+    return round(statistics.median(x["rps"] / y["rps"] for x, y in zip(a, b, strict=True)), 3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument(
+        "--keys",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[10_000],
+        help="key counts, comma separated: one server (and database) each, e.g. 10000,1000000",
+    )
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
     results = run(args)
-    k32, b32, k4 = results["keyvend_32"], results["bare_32"], results["keyvend_4"]
+    table = summary(results)
     print(
-        f"backend={args.backend} keys={args.keys} workers={args.workers} "
-        f"(seeded in {results['seed_seconds']}s)"
+        f"backend={args.backend} workers={args.workers}: medians of {args.rounds} rounds "
+        f"of {args.seconds} s per target (seeded in {results['seed_seconds']} s)"
     )
-    print(
-        f"  keyvend check  32 conn: {k32['rps']:9.0f} req/s  p50 {k32['p50_ms']:.2f} ms  "
-        f"p99 {k32['p99_ms']:.2f} ms"
-    )
-    print(
-        f"  bare endpoint  32 conn: {b32['rps']:9.0f} req/s  p50 {b32['p50_ms']:.2f} ms  "
-        f"p99 {b32['p99_ms']:.2f} ms"
-    )
-    print(
-        f"  keyvend check   4 conn: {k4['rps']:9.0f} req/s  p50 {k4['p50_ms']:.2f} ms  "
-        f"p99 {k4['p99_ms']:.2f} ms"
-    )
-    print(f"  ratio keyvend/bare (32 conn): {results['ratio']:.2f}")
-    print(f"  peak RSS per worker: {', '.join(f'{r:.0f} MB' for r in results['rss_mb'])}")
+    for name, row in table.items():
+        if "ratio" in row:
+            print(f"  {name}: throughput ratio {row['ratio']:.3f} (32 conn, median per round)")
+            continue
+        line = (
+            f"  {name:<22} 32 conn: {row['rps_32']:8.0f} req/s  p50 {row['p50_ms_32']:.2f} ms  "
+            f"p99 {row['p99_ms_32']:.2f} ms | 4 conn: p50 {row['p50_ms_4']:.2f} ms  "
+            f"p99 {row['p99_ms_4']:.2f} ms"
+        )
+        if name != BARE:
+            rss = ", ".join(f"{r:.0f}" for r in row["rss_mb"])
+            line += f" | ratio to bare {row['ratio_to_bare']:.3f} | peak RSS {rss} MB"
+        print(line)
     print(f"  keys generated per second (in-process): {keygen_rate():,.0f}")
-    print("JSON " + json.dumps({"args": vars(args), **results}))
+    print("JSON " + json.dumps({"args": vars(args), "summary": table, **results}))
 
 
 if __name__ == "__main__":

@@ -111,3 +111,25 @@ def test_same_compares_bytes_and_text_alike() -> None:
     assert same(b"abc", "abc")
     assert not same("abc", "abd")
     assert not same(b"abc", b"abcd")
+
+
+@settings(max_examples=200)
+@given(key=st.binary(min_size=0, max_size=200), message=st.binary(max_size=600))
+def test_the_precomputed_hmac_equals_the_standard_library_one(key: bytes, message: bytes) -> None:
+    import hmac
+
+    from keyvend.domain.vault import _Hmac256
+
+    assert _Hmac256(key).digest(message) == hmac.digest(key, message, "sha256")
+
+
+def test_key_digests_are_the_hmac_of_the_lookup_subkey() -> None:
+    # Digests already stored in databases must keep matching: the lookup digest is exactly
+    # HMAC-SHA256(HKDF(master, "keyvend api-key lookup v1"), lowercased key).
+    import hmac
+
+    from keyvend.domain.vault import _derive
+
+    subkey = _derive(MASTER, b"keyvend api-key lookup v1")
+    expected = hmac.digest(subkey, KEY.lower().encode(), "sha256")
+    assert KeyVault(MASTER).key_digest(KEY) == expected

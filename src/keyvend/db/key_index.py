@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import DBAPIError
@@ -43,8 +44,7 @@ _LOOKUP = (
 SQLITE_CACHE_KIB = 32_768
 
 
-@dataclass(frozen=True)
-class KeyRow:
+class KeyRow(NamedTuple):
     """What a check needs to know; `digest` is None when no key matched."""
 
     module_status: str
@@ -64,15 +64,15 @@ class KeyIndex:
         self._engine = make_engine(engine.url.render_as_string(hide_password=False), pooled=False)
         compiled = _LOOKUP.compile(dialect=engine.dialect)
         self._sql = compiled.string
-        self._positions = compiled.positiontup if compiled.positional else None
+        # SQLite takes the parameters as a tuple in statement order, PostgreSQL as a dict.
+        self._arrange: Callable[[dict[str, Any]], Any] = (
+            itemgetter(*compiled.positiontup) if compiled.positiontup else _as_is
+        )
         self._local = threading.local()
 
     def find(self, digest: bytes, module: str) -> KeyRow | None:
         """The module's status and the key's row; None if the module has no status row."""
-        values = {"digest": digest, "module": module}
-        params: Any = values
-        if self._positions is not None:
-            params = tuple(values[name] for name in self._positions)
+        params = self._arrange({"digest": digest, "module": module})
         try:
             row = self._execute(params)
         except Exception as exc:
@@ -85,30 +85,27 @@ class KeyIndex:
         return None if row is None else _to_key_row(row)
 
     def _execute(self, params: Any) -> Any:
-        connection = self._connection()
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, params)
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+        # Both drivers (sqlite3, psycopg) run a statement straight from the connection; the
+        # cursor it returns is done with once its one row is read.
+        return self._driver_connection().execute(self._sql, params).fetchone()
 
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
+    def _driver_connection(self) -> Any:
+        driver = getattr(self._local, "driver", None)
+        if driver is None:
             connection = self._engine.raw_connection()
+            driver = connection.driver_connection
             if self._engine.dialect.name == "postgresql":
-                connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+                driver.autocommit = True  # type: ignore[union-attr]
             else:
                 # A page cache big enough for the key index's inner pages of millions of keys,
                 # so a lookup does not go back to the file for them on every check.
-                connection.driver_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # type: ignore[union-attr]
-            self._local.connection = connection
-        return connection
+                driver.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # type: ignore[union-attr]
+            self._local.connection, self._local.driver = connection, driver
+        return driver
 
     def _drop_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
-        self._local.connection = None
+        self._local.connection = self._local.driver = None
         if connection is not None:
             connection.invalidate()
 
@@ -116,6 +113,10 @@ class KeyIndex:
         """Close this thread's connection (others close when their threads end)."""
         self._drop_connection()
         self._engine.dispose()
+
+
+def _as_is(values: dict[str, Any]) -> dict[str, Any]:
+    return values
 
 
 @lru_cache(maxsize=4096)

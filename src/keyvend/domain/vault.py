@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -24,13 +25,13 @@ class KeyVault:
     """Everything derived from the master secret: one subkey per purpose."""
 
     def __init__(self, master: bytes) -> None:
-        self._lookup = _derive(master, b"keyvend api-key lookup v1")
+        self._lookup = _Hmac256(_derive(master, b"keyvend api-key lookup v1"))
         self._tokens = _derive(master, b"keyvend token digest v1")
         self._aead = AESGCM(_derive(master, b"keyvend api-key encryption v1"))
 
     def key_digest(self, key: str) -> bytes:
         """HMAC-SHA256 of the key as looked up (case folded, dashes kept)."""
-        return hmac.digest(self._lookup, normalize_key(key).encode(), "sha256")
+        return self._lookup.digest(normalize_key(key).encode())
 
     def encrypt_key(self, key: str) -> bytes:
         """Nonce + AES-GCM ciphertext of the key, for showing it to its owner."""
@@ -47,6 +48,29 @@ class KeyVault:
     def token_digest(self, token: str) -> str:
         """Hex HMAC of an API token or session token (what the database keeps)."""
         return hmac.digest(self._tokens, token.encode(), "sha256").hex()
+
+
+class _Hmac256:
+    """HMAC-SHA256 under one fixed key, its padded key blocks hashed once (RFC 2104).
+
+    Same output as `hmac.digest(key, message, "sha256")`, in about half the time: the key
+    check computes one digest per call, and the one-shot function sets up OpenSSL's HMAC
+    context from scratch every time.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # longer than SHA-256's block: the key is hashed first
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def new_token() -> str:
