@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from keyvend.db.key_index import KeyRow
 from keyvend.db.models import ApiKeyService
-from keyvend.db.unit_of_work import Database, UnitOfWork
+from keyvend.db.unit_of_work import Clock, Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
 from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
 from keyvend.domain.order_states import OrderStatus
@@ -28,13 +27,13 @@ MAX_KEY_TEXT = 16 + MAX_LENGTH * 2
 
 def check(db: Database, key: str) -> bool:
     """Whether the key is valid: order active, not expired, key enabled."""
-    return _is_valid(lookup(db, key), db.clock())
+    return _is_valid(lookup(db, key), db.clock)
 
 
 def get_info(db: Database, key: str) -> dict[str, Any]:
     """Validity plus the custom parameters of the key's product."""
     row = lookup(db, key)
-    return {"valid": _is_valid(row, db.clock()), "config": custom_params(row.config)}
+    return {"valid": _is_valid(row, db.clock), "config": custom_params(row.config)}
 
 
 def lookup(db: Database, key: str) -> KeyRow:
@@ -58,12 +57,13 @@ def lookup(db: Database, key: str) -> KeyRow:
     return row
 
 
-def _is_valid(row: KeyRow, now: datetime) -> bool:
+def _is_valid(row: KeyRow, clock: Clock) -> bool:
+    # The clock is read only for keys that can expire: most never do, and it is on every check.
     expires_at = row.expires_at
     return (
         row.enabled
         and row.order_status == OrderStatus.ACTIVE
-        and (expires_at is None or now < expires_at)
+        and (expires_at is None or clock() < expires_at)
     )
 
 
