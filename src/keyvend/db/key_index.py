@@ -85,27 +85,29 @@ class KeyIndex:
         return None if row is None else _to_key_row(row)
 
     def _execute(self, params: Any) -> Any:
-        # Both drivers (sqlite3, psycopg) run a statement straight from the connection; the
-        # cursor it returns is done with once its one row is read.
-        return self._driver_connection().execute(self._sql, params).fetchone()
+        # One driver cursor per thread, reused. fetchall() reads the result to its end, so
+        # SQLite resets the statement and holds no read snapshot between checks.
+        rows = self._cursor().execute(self._sql, params).fetchall()
+        return rows[0] if rows else None
 
-    def _driver_connection(self) -> Any:
-        driver = getattr(self._local, "driver", None)
-        if driver is None:
+    def _cursor(self) -> Any:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
             connection = self._engine.raw_connection()
-            driver = connection.driver_connection
+            driver: Any = connection.driver_connection
             if self._engine.dialect.name == "postgresql":
-                driver.autocommit = True  # type: ignore[union-attr]
+                _tune_postgresql(driver)
             else:
                 # A page cache big enough for the key index's inner pages of millions of keys,
                 # so a lookup does not go back to the file for them on every check.
-                driver.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # type: ignore[union-attr]
-            self._local.connection, self._local.driver = connection, driver
-        return driver
+                driver.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor = driver.cursor()
+            self._local.connection, self._local.cursor = connection, cursor
+        return cursor
 
     def _drop_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
-        self._local.connection = self._local.driver = None
+        self._local.connection = self._local.cursor = None
         if connection is not None:
             connection.invalidate()
 
@@ -113,6 +115,16 @@ class KeyIndex:
         """Close this thread's connection (others close when their threads end)."""
         self._drop_connection()
         self._engine.dispose()
+
+
+def _tune_postgresql(driver: Any) -> None:
+    """Autocommit (no transaction held between checks), and JSON left as text: configs
+    repeat, and `_decoded` parses each distinct text once instead of once per check."""
+    from psycopg.types.string import TextLoader
+
+    driver.autocommit = True
+    driver.adapters.register_loader("json", TextLoader)
+    driver.adapters.register_loader("jsonb", TextLoader)
 
 
 def _as_is(values: dict[str, Any]) -> dict[str, Any]:
