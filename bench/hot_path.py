@@ -1,6 +1,7 @@
 """The key check's own cost, in process: no sockets, no HTTP server, no load generator.
 
     .venv/bin/python -m bench.hot_path --keys 10000
+    .venv/bin/python -m bench.hot_path --backend postgres   # PostgreSQL on 127.0.0.1
 
 Calls the ASGI app directly with a check request and times, in interleaved rounds, the whole
 check, the bare Starlette endpoint of `bench.bare_app`, and the check's parts (key digest,
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bare_app import app as bare_app
-from bench.check import SECRET
+from bench.check import SECRET, database
 from bench.seed import seed_keys
 from keyvend.app import build_database, create_app
 from keyvend.config import Settings
@@ -83,32 +84,46 @@ def _time_sync(fn: Callable[[int], None], calls: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=5_000)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="keyvend-hotpath-"))
     try:
-        settings = Settings(
-            data_dir=data_dir, secret_key=SECRET, rate_limit_whitelist=["127.0.0.1"]
-        )
-        db = build_database(settings)
+        with database(args.backend) as url:
+            results = run(args, data_dir, url)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(
+        f"backend={args.backend} keys={args.keys}: "
+        f"median of {args.rounds} rounds x {args.calls} calls"
+    )
+    for name, samples in results.items():
+        print(f"  {name:<28} {statistics.median(samples):7.2f} us/call")
+    check = statistics.median(results["check (ASGI app)"])
+    bare = statistics.median(results["bare endpoint (ASGI app)"])
+    print(f"  check minus bare endpoint    {check - bare:7.2f} us/call")
+
+
+def run(args: argparse.Namespace, data_dir: Path, url: str | None) -> dict[str, list[float]]:
+    settings = Settings(
+        data_dir=data_dir,
+        secret_key=SECRET,
+        database_url=url,
+        rate_limit_whitelist=["127.0.0.1"],
+    )
+    db = build_database(settings)
+    try:
         upgrade(db.engine)
         extension.ensure_installed(db)
         keys = seed_keys(db, args.keys)
         app = create_app(settings, database=db)
         bodies = [json.dumps({"key": key}).encode() for key in keys]
         assert asyncio.run(_call(app, bodies[0])) == b'{"result":true,"error":null}'
-        results = measure(app, db, keys, bodies, args)
-        db.dispose()
+        return measure(app, db, keys, bodies, args)
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    print(f"keys={args.keys}: median of {args.rounds} rounds x {args.calls} calls")
-    for name, samples in results.items():
-        print(f"  {name:<28} {statistics.median(samples):7.2f} us/call")
-    check = statistics.median(results["check (ASGI app)"])
-    bare = statistics.median(results["bare endpoint (ASGI app)"])
-    print(f"  check minus bare endpoint    {check - bare:7.2f} us/call")
+        db.dispose()
 
 
 def measure(
