@@ -133,3 +133,14 @@ def test_key_digests_are_the_hmac_of_the_lookup_subkey() -> None:
     subkey = _derive(MASTER, b"keyvend api-key lookup v1")
     expected = hmac.digest(subkey, KEY.lower().encode(), "sha256")
     assert KeyVault(MASTER).key_digest(KEY) == expected
+
+
+def test_token_digests_are_the_hex_hmac_of_the_token_subkey() -> None:
+    # Token and session digests already stored must keep matching, like key digests.
+    import hmac
+
+    from keyvend.domain.vault import _derive
+
+    subkey = _derive(MASTER, b"keyvend token digest v1")
+    expected = hmac.digest(subkey, b"some-token", "sha256").hex()
+    assert KeyVault(MASTER).token_digest("some-token") == expected
