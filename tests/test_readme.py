@@ -8,6 +8,7 @@ import typer.main
 
 from keyvend.cli import app
 from keyvend.config import Settings
+from keyvend.domain.errors import error_classes
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -38,3 +39,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "./scripts/test" in README
     assert "./scripts/test" in ci
+
+
+def test_every_error_class_is_in_the_readme_table_with_its_code_and_status() -> None:
+    rows = [line for line in README.splitlines() if line.startswith("| ")]
+    missing = [
+        cls.__name__
+        for cls in error_classes()
+        if not any(
+            line.startswith(f"| {cls.code} |")
+            and f"`{cls.__name__}`" in line
+            and line.rstrip().endswith(f"| {cls.status} |")
+            for line in rows
+        )
+    ]
+    assert missing == []

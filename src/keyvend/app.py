@@ -15,13 +15,13 @@ from starlette.routing import Mount, Route
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
 from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
-from keyvend.api.envelope import error_response, failure
+from keyvend.api.envelope import error_response
 from keyvend.api.hot_path import HotPath
 from keyvend.api.ratelimit import RateLimiter
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
-from keyvend.domain.errors import MalformedCall
+from keyvend.domain.errors import MalformedCall, MethodNotFound
 from keyvend.domain.vault import KeyVault
 from keyvend.web import pages
 
@@ -63,7 +63,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         if exc.status_code == 405:
             return error_response(MalformedCall("Use GET or POST for API calls"))
-        return failure(exc.detail or "Not found", 879 if exc.status_code != 404 else 740)
+        message = exc.detail or "Not found"
+        return error_response(
+            MethodNotFound(message) if exc.status_code == 404 else MalformedCall(message)
+        )
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -18,17 +20,41 @@ from keyvend.domain.errors import KeyvendError
 from keyvend.domain.keygen import generate_key, parse_config
 from keyvend.services import client, cron, extension, staff
 
-app = typer.Typer(
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+class KeyvendTyper(typer.Typer):
+    """A Typer app whose commands all share one error handler (see `_handled`)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Command], Command]:
+        register = super().command(*args, **kwargs)
+        return lambda function: register(_handled(function))
+
+
+def _handled(function: Command) -> Command:
+    """Refusals and unsafe secrets exit 1 with their message, as JSON under `--json`."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (KeyvendError, UnsafeSecret) as exc:
+            fail(exc, bool(kwargs.get("as_json")))
+
+    return run  # type: ignore[return-value]
+
+
+app = KeyvendTyper(
     help="Keyvend: sell API keys and let any application verify them.", no_args_is_help=True
 )
-admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
-client_app = typer.Typer(help="Clients.", no_args_is_help=True)
-extension_app = typer.Typer(help="Extensions (serviceapikey).", no_args_is_help=True)
+admin_app = KeyvendTyper(help="Administrators.", no_args_is_help=True)
+client_app = KeyvendTyper(help="Clients.", no_args_is_help=True)
+extension_app = KeyvendTyper(help="Extensions (serviceapikey).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(client_app, name="client")
 app.add_typer(extension_app, name="extension")
-
-JSON_OPT = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
 def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
@@ -36,7 +62,7 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
     typer.echo(json.dumps(data) if as_json else text)
 
 
-def fail(exc: Exception, as_json: bool) -> None:
+def fail(exc: Exception, as_json: bool) -> NoReturn:
     message = exc.message if isinstance(exc, KeyvendError) else str(exc)
     if as_json:
         typer.echo(json.dumps({"error": message}))
@@ -63,7 +89,7 @@ def open_database(settings: Settings | None = None) -> Database:
     settings = settings or load_settings()
     try:
         db = build_database(settings)
-    except UnsafeSecret as exc:
+    except UnsafeSecret as exc:  # a configuration error, like a bad setting: exit 2
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from None
     upgrade(db.engine)
@@ -79,13 +105,9 @@ def serve(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Migrate, create the first admin on a new database, and serve HTTP."""
-    try:
-        settings = load_settings()
-        db = open_database(settings)
-        first = staff.create_first_admin(db)
-    except (KeyvendError, UnsafeSecret) as exc:
-        fail(exc, as_json)
-        return
+    settings = load_settings()
+    db = open_database(settings)
+    first = staff.create_first_admin(db)
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
@@ -149,10 +171,7 @@ def uvicorn_args(*, host: str, port: int, workers: int, log_level: str) -> list[
 @app.command()
 def migrate(as_json: bool = JSON_OPT) -> None:
     """Apply database migrations."""
-    try:
-        open_database()
-    except (KeyvendError, UnsafeSecret) as exc:
-        fail(exc, as_json)
+    open_database()
     emit(as_json, {"migrated": True}, "Database is up to date.")
 
 
@@ -163,11 +182,7 @@ def admin_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create an administrator and print its API token."""
-    try:
-        account = staff.create_admin(open_database(), email, password=password)
-    except KeyvendError as exc:
-        fail(exc, as_json)
-        return
+    account = staff.create_admin(open_database(), email, password=password)
     text = f"Admin #{account.id} {account.email}\nAPI token: {account.api_token}"
     if password is None:
         text += f"\npassword: {account.password}"
@@ -182,13 +197,7 @@ def client_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create a client and print its API token."""
-    try:
-        account = client.create(
-            open_database(), email=email, first_name=first_name, password=password
-        )
-    except KeyvendError as exc:
-        fail(exc, as_json)
-        return
+    account = client.create(open_database(), email=email, first_name=first_name, password=password)
     emit(
         as_json,
         account.public(),
@@ -220,19 +229,15 @@ def keygen(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print sample keys in a format (no database needed)."""
-    try:
-        fmt = parse_config(
-            {
-                "length": length,
-                "split": split,
-                "split_interval": split_interval,
-                "case": case,
-                "prefix": prefix,
-            }
-        )
-    except KeyvendError as exc:
-        fail(exc, as_json)
-        return
+    fmt = parse_config(
+        {
+            "length": length,
+            "split": split,
+            "split_interval": split_interval,
+            "case": case,
+            "prefix": prefix,
+        }
+    )
     keys = [generate_key(fmt) for _ in range(count)]
     emit(as_json, {"keys": keys}, "\n".join(keys))
 
@@ -272,10 +277,7 @@ def extension_uninstall(
 
 
 def _extension_action(action: Any, name: str, done: str, as_json: bool) -> None:
-    try:
-        action(open_database())
-    except KeyvendError as exc:
-        fail(exc, as_json)
+    action(open_database())
     emit(as_json, {"id": name, "result": done}, f"Extension {name} {done}.")
 
 

@@ -9,35 +9,50 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import JSONResponse
 
-from keyvend.api.envelope import error_response, failure, http_status, ok
+from keyvend.api.envelope import error_response, failure, ok
+from keyvend.db.unit_of_work import CONFLICT_MESSAGE
+from keyvend.domain import errors
 from keyvend.domain.errors import (
+    AccountDisabled,
+    AdminRequired,
+    ClientRequired,
     Conflict,
+    CsrfRejected,
     Forbidden,
     InvalidInput,
     KeyvendError,
+    MalformedBody,
     MalformedCall,
     MethodNotFound,
     ModuleInactive,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
+    SessionExpired,
     Unauthenticated,
+    error_classes,
 )
 from tests.conftest import Api
 
-CODE_STATUS = [
-    (201, 401),
-    (202, 401),
-    (203, 401),
-    (204, 401),
-    (205, 401),
-    (206, 401),
-    (403, 403),
-    (740, 404),
-    (879, 400),
-    (701, 400),
-    (429, 429),
-    (715, 200),
-    (9999, 200),
+# DESIGN.md section 3: the code and HTTP status of every error class.
+CLASS_CODE_STATUS: list[tuple[type[KeyvendError], int, int]] = [
+    (KeyvendError, 9999, 200),
+    (InvalidInput, 9999, 200),
+    (NotFound, 9999, 200),
+    (Conflict, 9999, 200),
+    (Unauthenticated, 201, 401),
+    (ClientRequired, 202, 401),
+    (AdminRequired, 203, 401),
+    (CsrfRejected, 204, 401),
+    (SessionExpired, 205, 401),
+    (AccountDisabled, 206, 401),
+    (Forbidden, 403, 403),
+    (RateLimited, 429, 429),
+    (ServiceUnavailable, 503, 503),
+    (MalformedBody, 701, 400),
+    (ModuleInactive, 715, 200),
+    (MethodNotFound, 740, 404),
+    (MalformedCall, 879, 400),
 ]
 
 
@@ -55,39 +70,52 @@ def assert_canonical_error(response: Any, *, code: int, status: int) -> dict[str
     return dict(body["error"])
 
 
-@pytest.mark.parametrize(("code", "status"), CODE_STATUS)
-def test_every_error_code_maps_to_its_http_status(code: int, status: int) -> None:
-    assert http_status(code) == status
-    assert_canonical_error(failure(f"failure {code}", code), code=code, status=status)
+def instance(cls: type[KeyvendError]) -> KeyvendError:
+    """An instance of any error class, whatever its constructor takes."""
+    if cls is RateLimited:
+        return RateLimited(3)
+    if cls is ModuleInactive:
+        return ModuleInactive("serviceapikey")
+    return cls(f"failure of {cls.__name__}")
 
 
-@pytest.mark.parametrize(("code", "status"), CODE_STATUS)
-def test_every_error_code_raised_as_a_keyvend_error_becomes_the_envelope(
-    code: int, status: int
+def test_the_table_covers_every_error_class() -> None:
+    assert {cls for cls, _, _ in CLASS_CODE_STATUS} == set(error_classes())
+
+
+@pytest.mark.parametrize(("cls", "code", "status"), CLASS_CODE_STATUS)
+def test_every_error_class_carries_its_code_and_status(
+    cls: type[KeyvendError], code: int, status: int
 ) -> None:
-    exc = RateLimited(3) if code == 429 else KeyvendError(f"failure {code}", code)
+    assert (cls.code, cls.status) == (code, status)
+    assert cls.title and cls.title[0].isupper()
+
+
+@pytest.mark.parametrize(("cls", "code", "status"), CLASS_CODE_STATUS)
+def test_every_error_class_becomes_the_envelope_with_its_status(
+    cls: type[KeyvendError], code: int, status: int
+) -> None:
+    exc = instance(cls)
     error = assert_canonical_error(error_response(exc), code=code, status=status)
     assert error["message"] == exc.message
+    assert_canonical_error(failure(exc), code=code, status=status)
 
 
-@pytest.mark.parametrize(
-    ("exc", "code", "status"),
-    [
-        (InvalidInput("bad"), 9999, 200),
-        (NotFound("missing"), 9999, 200),
-        (Conflict("busy"), 9999, 200),
-        (Unauthenticated("who?"), 201, 401),
-        (Unauthenticated("not a client", 202), 202, 401),
-        (Forbidden("no"), 403, 403),
-        (ModuleInactive("serviceapikey"), 715, 200),
-        (MethodNotFound("nope", 740), 740, 404),
-        (MalformedCall("what?"), 879, 400),
-        (MalformedCall("unreadable", 701), 701, 400),
-        (RateLimited(12), 429, 429),
-    ],
-)
-def test_each_exception_class_carries_its_code(exc: KeyvendError, code: int, status: int) -> None:
-    assert_canonical_error(error_response(exc), code=code, status=status)
+def test_every_code_is_a_named_constant_of_the_error_module() -> None:
+    constants = {v for k, v in vars(errors).items() if k.isupper() and isinstance(v, int)}
+    assert {cls.code for cls in error_classes()} <= constants
+
+
+def test_invalid_input_names_its_field() -> None:
+    assert InvalidInput("title is required", field="title").field == "title"
+    assert InvalidInput("no field").field is None
+    assert NotFound("gone").field is None
+
+
+def test_service_unavailable_answers_carry_retry_after() -> None:
+    response = error_response(ServiceUnavailable("The database is unreachable", retry_after=7))
+    assert_canonical_error(response, code=503, status=503)
+    assert response.headers["retry-after"] == "7"
 
 
 def test_rate_limited_answers_carry_retry_after_in_whole_seconds() -> None:
@@ -102,7 +130,7 @@ def test_rate_limited_answers_carry_retry_after_in_whole_seconds() -> None:
 def test_a_database_conflict_is_a_generic_9999_without_details() -> None:
     exc = IntegrityError("INSERT INTO clients ...", {}, Exception("UNIQUE constraint failed"))
     error = assert_canonical_error(error_response(exc), code=9999, status=200)
-    assert "INSERT" not in error["message"] and "UNIQUE" not in error["message"]
+    assert error["message"] == CONFLICT_MESSAGE
 
 
 def test_an_unexpected_exception_is_an_opaque_500_envelope_without_a_stack_trace() -> None:

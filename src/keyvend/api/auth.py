@@ -8,7 +8,7 @@ import binascii
 from starlette.requests import Request
 
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import Unauthenticated
+from keyvend.domain.errors import AdminRequired, ClientRequired, Unauthenticated
 from keyvend.services import auth
 from keyvend.services.auth import Actor
 
@@ -45,17 +45,17 @@ def identify(db: Database, request: Request, role: str) -> Actor | None:
 def require_role(role: str, actor: Actor | None) -> None:
     """Client endpoints need a client, admin endpoints an admin (codes 202 / 203)."""
     if role == "client" and (actor is None or actor.role != "client"):
-        raise Unauthenticated("Client is not logged in", auth.CLIENT_REQUIRED)
+        raise ClientRequired("Client is not logged in")
     if role == "admin" and (actor is None or actor.role != "admin"):
-        raise Unauthenticated("Admin is not logged in", auth.ADMIN_REQUIRED)
+        raise AdminRequired("Admin is not logged in")
 
 
 def _basic(header: str) -> tuple[str, str]:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
-        raise Unauthenticated("Authentication Failed: use HTTP Basic", auth.BAD_CREDENTIALS)
+        raise Unauthenticated("Authentication Failed: use HTTP Basic")
     try:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise Unauthenticated("Authentication Failed", auth.BAD_CREDENTIALS) from None
+        raise Unauthenticated("Authentication Failed") from None
     return user, password

@@ -70,7 +70,7 @@ def _endpoint(request: Request) -> Endpoint:
         raise MalformedCall(f"Invalid API role {role[:32]!r}: use guest, client or admin")
     found = ENDPOINTS.get((role, module, method))
     if found is None:
-        raise MethodNotFound(f"Method {role}/{module[:64]}/{method[:64]} does not exist", 740)
+        raise MethodNotFound(f"Method {role}/{module[:64]}/{method[:64]} does not exist")
     return found
 
 
@@ -81,7 +81,8 @@ def validate(model: type[Params], params: dict[str, Any]) -> Params:
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in error["loc"]) or "parameters"
-        raise InvalidInput(f"{where}: {error['msg']}") from None
+        field = str(error["loc"][0]) if error["loc"] else None
+        raise InvalidInput(f"{where}: {error['msg']}", field=field) from None
 
 
 def _apply_cookies(request: Request, response: JSONResponse, call: Call) -> None:

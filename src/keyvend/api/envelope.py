@@ -8,26 +8,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.responses import JSONResponse
 
-from keyvend.domain.errors import KeyvendError, RateLimited
+from keyvend.db.unit_of_work import CONFLICT_MESSAGE
+from keyvend.domain.errors import Conflict, KeyvendError, RateLimited, ServiceUnavailable
 
 log = logging.getLogger("keyvend.api")
-
-INTERNAL = 9999
-
-
-def http_status(code: int) -> int:
-    """The HTTP status for an error code (DESIGN.md section 3)."""
-    if 201 <= code <= 206:
-        return 401
-    if code == 403:
-        return 403
-    if code == 740:
-        return 404
-    if code in (701, 879):
-        return 400
-    if code == 429:
-        return 429
-    return 200
 
 
 def ok(result: Any) -> JSONResponse:
@@ -35,25 +19,25 @@ def ok(result: Any) -> JSONResponse:
     return JSONResponse({"result": result, "error": None})
 
 
-def failure(message: str, code: int) -> JSONResponse:
-    """`{"result": null, "error": {"message": ..., "code": N}}` with its HTTP status."""
-    body = {"result": None, "error": {"message": message, "code": code}}
-    return JSONResponse(body, status_code=http_status(code))
+def failure(exc: KeyvendError) -> JSONResponse:
+    """`{"result": null, "error": {"message": ..., "code": N}}` with the class's HTTP status."""
+    body = {"result": None, "error": {"message": exc.message, "code": exc.code}}
+    response = JSONResponse(body, status_code=exc.status)
+    if isinstance(exc, RateLimited | ServiceUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def error_response(exc: Exception) -> JSONResponse:
     """Turn any exception into the envelope; never leak a stack trace to the client."""
     if isinstance(exc, KeyvendError):
-        response = failure(exc.message, exc.code)
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    if isinstance(exc, IntegrityError):
-        return failure("The change conflicts with existing data; please try again", INTERNAL)
+        return failure(exc)
+    if isinstance(exc, IntegrityError):  # a race the unit of work did not see at commit
+        return failure(Conflict(CONFLICT_MESSAGE))
     if isinstance(exc, OperationalError):
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return failure("The database is busy or unavailable; please try again", INTERNAL)
+        return failure(KeyvendError("The database is busy or unavailable; please try again"))
     log.exception("unexpected error")
-    response = failure("Internal server error", INTERNAL)
+    response = failure(KeyvendError("Internal server error"))
     response.status_code = 500
     return response

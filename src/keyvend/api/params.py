@@ -8,12 +8,11 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from keyvend.domain.errors import MalformedCall
+from keyvend.domain.errors import MalformedBody
 
 MAX_BODY = 1_000_000
 MAX_DEPTH = 5
 MAX_FIELDS = 1000
-BAD_BODY = 701
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -24,7 +23,7 @@ async def read_params(request: Request) -> dict[str, Any]:
         return params
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise MalformedCall(f"Request body is larger than {MAX_BODY} bytes", BAD_BODY)
+        raise MalformedBody(f"Request body is larger than {MAX_BODY} bytes")
     if not body.strip():
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -42,23 +41,23 @@ def _text(body: bytes) -> str:
     try:
         return body.decode()
     except UnicodeDecodeError:
-        raise MalformedCall("Request body is not valid UTF-8", BAD_BODY) from None
+        raise MalformedBody("Request body is not valid UTF-8") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
     except (ValueError, RecursionError):
-        raise MalformedCall("Request body is not valid JSON", BAD_BODY) from None
+        raise MalformedBody("Request body is not valid JSON") from None
     if not isinstance(value, dict):
-        raise MalformedCall("Request body must be a JSON object", BAD_BODY)
+        raise MalformedBody("Request body must be a JSON object")
     return value
 
 
 def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """PHP-style names to nested values: a[b][c]=1 -> {a: {b: {c: 1}}}; a[]=1 -> {a: [1]}."""
     if len(pairs) > MAX_FIELDS:
-        raise MalformedCall(f"At most {MAX_FIELDS} parameters are accepted", BAD_BODY)
+        raise MalformedBody(f"At most {MAX_FIELDS} parameters are accepted")
     result: dict[str, Any] = {}
     for name, value in pairs:
         path = _path(name)
@@ -74,10 +73,10 @@ def _path(name: str) -> list[str]:
     # An unclosed bracket (a[b), text after the last one (a[b]c) or no name before the
     # first ([a]) would otherwise silently become another parameter.
     if not head or tail or not all(piece.startswith("[") for piece in pieces):
-        raise MalformedCall(f"Malformed parameter name {name[:64]!r}", BAD_BODY)
+        raise MalformedBody(f"Malformed parameter name {name[:64]!r}")
     parts = [head, *(piece[1:] for piece in pieces)]
     if len(parts) > MAX_DEPTH:
-        raise MalformedCall(f"Parameter {name[:64]!r} is nested too deeply", BAD_BODY)
+        raise MalformedBody(f"Parameter {name[:64]!r} is nested too deeply")
     return parts
 
 
@@ -87,17 +86,17 @@ def _put(target: dict[str, Any], path: list[str], value: str) -> None:
         last = index == len(path) - 1
         if isinstance(node, list):
             if key != "" or not last:
-                raise MalformedCall("Lists may only hold plain values (a[]=1)", BAD_BODY)
+                raise MalformedBody("Lists may only hold plain values (a[]=1)")
             node.append(value)
             return
         if last:
             if isinstance(node.get(key), dict | list):
-                raise MalformedCall(f"Parameter {key[:64]!r} is given in two shapes", BAD_BODY)
+                raise MalformedBody(f"Parameter {key[:64]!r} is given in two shapes")
             node[key] = value
             return
         following = path[index + 1]
         default: Any = [] if following == "" else {}
         child = node.setdefault(key, default)
         if not isinstance(child, dict | list) or isinstance(child, list) != (following == ""):
-            raise MalformedCall(f"Parameter {key[:64]!r} is given in two shapes", BAD_BODY)
+            raise MalformedBody(f"Parameter {key[:64]!r} is given in two shapes")
         node = child

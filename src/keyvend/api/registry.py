@@ -68,6 +68,7 @@ class Endpoint:
     params: type[Params]
     handler: Handler
     inline: bool = False  # run on the event loop: only for short, non-blocking-enough calls
+    limits: tuple[str, ...] = ()  # rate-limit policies beyond the role's default (login, ...)
 
     @property
     def path(self) -> str:
@@ -88,13 +89,14 @@ def endpoint(
     params: type[Params] = NoParams,
     *,
     inline: bool = False,
+    limits: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
     def register(handler: Handler) -> Handler:
         key = (role, module, method)
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
-        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline)
+        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline, limits)
         return handler
 
     return register

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from keyvend.db.engine import READ_ONLY
 from keyvend.db.key_index import KeyIndex
+from keyvend.domain.errors import Conflict
 from keyvend.domain.vault import KeyVault
 
+CONFLICT_MESSAGE = "The change conflicts with existing data; please try again"
 Clock = Callable[[], datetime]
 
 
@@ -65,7 +68,20 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commit; a unique or foreign-key clash (a concurrent change) becomes Conflict."""
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            raise Conflict(CONFLICT_MESSAGE) from None
+
+    def flush(self) -> None:
+        """Send pending changes (to learn new ids); clashes become Conflict as at commit."""
+        try:
+            self.session.flush()
+        except IntegrityError:
+            self.session.rollback()
+            raise Conflict(CONFLICT_MESSAGE) from None
 
     def now(self) -> datetime:
         return self.clock()

@@ -22,20 +22,20 @@ def to_bool(value: Any, *, name: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise InvalidInput(f"{name} must be true or false (1/0, on/off)")
+    raise InvalidInput(f"{name} must be true or false (1/0, on/off)", field=name)
 
 
 def to_int(value: Any, *, name: str, low: int, high: int) -> int:
     """A whole number within [low, high], from an int or a numeric string."""
     rule = f"{name} must be a whole number from {low} to {high}"
     if isinstance(value, bool):
-        raise InvalidInput(rule)
+        raise InvalidInput(rule, field=name)
     if isinstance(value, str) and _INT.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(rule)
+        raise InvalidInput(rule, field=name)
     return value
 
 
@@ -55,13 +55,13 @@ def to_price(value: Any, *, name: str) -> Decimal:
     """A non-negative price with at most two decimals."""
     rule = f"{name} must be a price from 0 to 1000000 with at most 2 decimals"
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise InvalidInput(rule)
+        raise InvalidInput(rule, field=name)
     try:
         price = Decimal(str(value).strip() or "0")
     except InvalidOperation:
-        raise InvalidInput(rule) from None
+        raise InvalidInput(rule, field=name) from None
     if not price.is_finite() or price < 0 or price > 1_000_000:
-        raise InvalidInput(rule)
+        raise InvalidInput(rule, field=name)
     if price != price.quantize(Decimal("0.01")):
-        raise InvalidInput(rule)
+        raise InvalidInput(rule, field=name)
     return price.quantize(Decimal("0.01"))

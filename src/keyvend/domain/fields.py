@@ -13,7 +13,7 @@ def email_address(value: str) -> str:
     """A normalised (lower-case) email address, or InvalidInput."""
     text = value.strip().lower() if isinstance(value, str) else ""
     if len(text) > 255 or not _EMAIL.fullmatch(text):
-        raise InvalidInput("email must be a valid email address")
+        raise InvalidInput("email must be a valid email address", field="email")
     return text
 
 
@@ -22,17 +22,17 @@ def text(value: str | None, *, name: str, max_length: int, required: bool = Fals
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be text")
+        raise InvalidInput(f"{name} must be text", field=name)
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"{name} is required")
+        raise InvalidInput(f"{name} is required", field=name)
     if len(value) > max_length:
-        raise InvalidInput(f"{name} must be at most {max_length} characters")
+        raise InvalidInput(f"{name} must be at most {max_length} characters", field=name)
     return value
 
 
 def choice(value: str, *, name: str, options: tuple[str, ...]) -> str:
     """One of `options`, or InvalidInput listing them."""
     if value not in options:
-        raise InvalidInput(f"{name} must be one of {', '.join(options)}")
+        raise InvalidInput(f"{name} must be one of {', '.join(options)}", field=name)
     return value

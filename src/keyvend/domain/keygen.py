@@ -55,7 +55,8 @@ def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
     if unknown:
         raise InvalidInput(
             f"Unknown config key '{str(unknown[0])[:64]}': expected one of "
-            f"{', '.join(_BUILTIN)} or custom_<name>"
+            f"{', '.join(_BUILTIN)} or custom_<name>",
+            field="config",
         )
     length = to_int(raw.get("length", 32), name="length", low=MIN_LENGTH, high=MAX_LENGTH)
     split = to_bool(raw.get("split", True), name="split")
@@ -64,12 +65,14 @@ def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
     )
     case = raw.get("case", "upper")
     if not isinstance(case, str) or case.strip().lower() not in CASES:
-        raise InvalidInput("case must be one of upper, lower or mixed")
+        raise InvalidInput("case must be one of upper, lower or mixed", field="case")
     prefix = raw.get("prefix", "")
     if prefix is None:
         prefix = ""
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        raise InvalidInput("prefix must be at most 16 letters, digits or underscores")
+        raise InvalidInput(
+            "prefix must be at most 16 letters, digits or underscores", field="prefix"
+        )
     params = _parse_params(raw)
     return KeyFormat(length, split, interval, case.strip().lower(), prefix, params)
 
@@ -83,11 +86,14 @@ def _parse_params(raw: Mapping[str, Any]) -> dict[str, ParamValue]:
         if not _PARAM_NAME.fullmatch(name):
             raise InvalidInput(
                 f"custom parameter name '{name[:64]}' must start with a letter and hold "
-                "at most 64 letters, digits or underscores"
+                "at most 64 letters, digits or underscores",
+                field="custom",
             )
         params[name] = _param_value(name, value)
     if len(params) > MAX_CUSTOM_PARAMS:
-        raise InvalidInput(f"at most {MAX_CUSTOM_PARAMS} custom parameters are allowed")
+        raise InvalidInput(
+            f"at most {MAX_CUSTOM_PARAMS} custom parameters are allowed", field="custom"
+        )
     return params
 
 
@@ -99,7 +105,8 @@ def _param_value(name: str, value: Any) -> ParamValue:
     if isinstance(value, str) and len(value) <= MAX_CUSTOM_VALUE:
         return to_number_if_numeric(value)
     raise InvalidInput(
-        f"custom_{name} must be a number or a text of at most {MAX_CUSTOM_VALUE} characters"
+        f"custom_{name} must be a number or a text of at most {MAX_CUSTOM_VALUE} characters",
+        field="custom",
     )
 
 

@@ -32,7 +32,9 @@ def use_hasher(hasher: PasswordHasher) -> None:
 def check_strength(password: str) -> None:
     """Refuse passwords that are too short or absurdly long."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidInput(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+        raise InvalidInput(
+            f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long", field="password"
+        )
 
 
 def hash_password(password: str) -> str:

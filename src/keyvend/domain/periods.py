@@ -37,13 +37,13 @@ class Period:
 def parse_period(value: object) -> Period:
     """Parse '3M' and the like; raise InvalidInput with the rule otherwise."""
     if not isinstance(value, str):
-        raise InvalidInput(RULE)
+        raise InvalidInput(RULE, field="period")
     match = _PERIOD.fullmatch(value.strip().upper())
     if match is None:
-        raise InvalidInput(RULE)
+        raise InvalidInput(RULE, field="period")
     count, unit = int(match.group(1)), match.group(2)
     if count > _LIMITS[unit]:
-        raise InvalidInput(RULE)
+        raise InvalidInput(RULE, field="period")
     return Period(count, unit)
 
 

@@ -17,16 +17,18 @@ FREE: dict[str, Any] = {"type": "free"}
 def parse_pricing(raw: Any) -> dict[str, Any]:
     """Validate FOSSBilling's pricing shape and return its normalised stored form."""
     if not isinstance(raw, Mapping):
-        raise InvalidInput("pricing must be an object with a type of free, once or recurrent")
+        raise InvalidInput(
+            "pricing must be an object with a type of free, once or recurrent", field="pricing"
+        )
     kind = raw.get("type")
     if kind not in PRICING_TYPES:
-        raise InvalidInput("pricing type must be free, once or recurrent")
+        raise InvalidInput("pricing type must be free, once or recurrent", field="pricing")
     if kind == "free":
         return dict(FREE)
     if kind == "once":
         once = raw.get("once") or {}
         if not isinstance(once, Mapping):
-            raise InvalidInput("pricing once must be an object with a price")
+            raise InvalidInput("pricing once must be an object with a price", field="pricing")
         price = to_price(once.get("price", 0), name="pricing once price")
         return {"type": "once", "once": {"price": str(price)}}
     return {"type": "recurrent", "recurrent": _parse_recurrent(raw.get("recurrent"))}
@@ -34,7 +36,9 @@ def parse_pricing(raw: Any) -> dict[str, Any]:
 
 def _parse_recurrent(raw: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, Mapping) or not raw:
-        raise InvalidInput("pricing recurrent must map periods (e.g. 1M) to prices")
+        raise InvalidInput(
+            "pricing recurrent must map periods (e.g. 1M) to prices", field="pricing"
+        )
     periods: dict[str, dict[str, Any]] = {}
     for key, entry in raw.items():
         period = str(parse_period(key))
@@ -44,7 +48,7 @@ def _parse_recurrent(raw: Any) -> dict[str, dict[str, Any]]:
         enabled = to_bool(entry.get("enabled", True), name=f"pricing recurrent {period} enabled")
         periods[period] = {"price": str(price), "enabled": enabled}
     if not any(p["enabled"] for p in periods.values()):
-        raise InvalidInput("pricing recurrent needs at least one enabled period")
+        raise InvalidInput("pricing recurrent needs at least one enabled period", field="pricing")
     return periods
 
 
@@ -56,11 +60,13 @@ def price_for(pricing: Mapping[str, Any], period: str | None) -> Decimal:
     if kind == "once":
         return Decimal(pricing["once"]["price"])
     if period is None:
-        raise InvalidInput("period is required for a recurrent product")
+        raise InvalidInput("period is required for a recurrent product", field="period")
     entry = pricing["recurrent"].get(period)
     if entry is None or not entry["enabled"]:
         offered = ", ".join(k for k, v in pricing["recurrent"].items() if v["enabled"])
-        raise InvalidInput(f"period {period} is not offered for this product (offered: {offered})")
+        raise InvalidInput(
+            f"period {period} is not offered for this product (offered: {offered})", field="period"
+        )
     return Decimal(entry["price"])
 
 

@@ -11,17 +11,11 @@ from sqlalchemy import delete, select
 from keyvend.db.models import Admin, Client
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import Forbidden, Unauthenticated
+from keyvend.domain.errors import AccountDisabled, CsrfRejected, SessionExpired, Unauthenticated
 from keyvend.domain.passwords import verify_password
 from keyvend.domain.vault import new_token, same
 
 Role = Literal["admin", "client"]
-BAD_CREDENTIALS = 201  # wrong token, email or password
-CLIENT_REQUIRED = 202  # a client endpoint called without client credentials
-ADMIN_REQUIRED = 203  # an admin endpoint called without admin credentials
-BAD_CSRF = 204  # session call without the matching X-CSRF-Token
-SESSION_EXPIRED = 205  # the session cookie names no live session
-ACCOUNT_DISABLED = 206  # the client account is not active
 
 
 @dataclass(frozen=True)
@@ -44,14 +38,14 @@ class LoginSession:
 def actor_from_token(db: Database, role: str, token: str) -> Actor:
     """The account whose API token this is, for Basic auth `role:token`."""
     if role not in ("admin", "client") or not token or len(token) > 256:
-        raise Unauthenticated("Authentication Failed", BAD_CREDENTIALS)
+        raise Unauthenticated("Authentication Failed")
     digest = db.vault.token_digest(token)
     with db.unit_of_work(read_only=True) as uow:
         row = _account(uow, role, "api_token_digest", digest)
     if row is None or not same(row.api_token_digest, digest):
-        raise Unauthenticated("Authentication Failed", BAD_CREDENTIALS)
+        raise Unauthenticated("Authentication Failed")
     if isinstance(row, Client) and row.status != "active":
-        raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
+        raise AccountDisabled("Your account is not active")
     return Actor("admin" if role == "admin" else "client", row.id)
 
 
@@ -60,9 +54,9 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
     with db.unit_of_work() as uow:
         row = _account(uow, role, "email", email.strip().lower())
         if not verify_password(row.password_hash if row else None, password) or row is None:
-            raise Unauthenticated("Please check your login details", BAD_CREDENTIALS)
+            raise Unauthenticated("Please check your login details")
         if isinstance(row, Client) and row.status != "active":
-            raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
+            raise AccountDisabled("Your account is not active")
         token, csrf = new_token(), new_token()
         uow.session.add(
             SessionRow(
@@ -92,13 +86,13 @@ def live_session(db: Database, token: str) -> tuple[Actor, str]:
             select(SessionRow).where(SessionRow.token_digest == db.vault.token_digest(token))
         )
         if row is None or row.expires_at <= uow.now():
-            raise Unauthenticated("Your session has expired; please log in again", SESSION_EXPIRED)
+            raise SessionExpired("Your session has expired; please log in again")
         account = uow.session.get(Admin if row.role == "admin" else Client, row.account_id)
     if account is None:
-        raise Unauthenticated("Your session has expired; please log in again", SESSION_EXPIRED)
+        raise SessionExpired("Your session has expired; please log in again")
     if isinstance(account, Client) and account.status != "active":
         # Basic auth refuses a suspended client (206); a browser session must not outlive that.
-        raise Unauthenticated("Your account is not active", ACCOUNT_DISABLED)
+        raise AccountDisabled("Your account is not active")
     return Actor(row.role, row.account_id), row.csrf_token  # type: ignore[arg-type]
 
 
@@ -106,7 +100,7 @@ def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: boo
     """The actor of a live session; the CSRF token must match when `check_csrf`."""
     actor, session_csrf = live_session(db, token)
     if check_csrf and (csrf is None or not same(csrf, session_csrf)):
-        raise Forbidden("Invalid or missing CSRF token (send it in X-CSRF-Token)", BAD_CSRF)
+        raise CsrfRejected("Invalid or missing CSRF token (send it in X-CSRF-Token)")
     return actor
 
 

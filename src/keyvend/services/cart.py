@@ -38,7 +38,9 @@ def add_item(
     """Put an enabled product in the cart, checking its period and price now."""
     period_text = str(parse_period(period)) if period else None
     if not 1 <= quantity <= orders.MAX_QUANTITY:
-        raise InvalidInput(f"quantity must be a whole number from 1 to {orders.MAX_QUANTITY}")
+        raise InvalidInput(
+            f"quantity must be a whole number from 1 to {orders.MAX_QUANTITY}", field="quantity"
+        )
     with db.unit_of_work() as uow:
         product = _orderable(uow, product_id)
         price_for(product.pricing, period_text)

@@ -64,7 +64,9 @@ def place(
     product_type = get_type(product.type)
     product_type.require_available(uow)
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(f"quantity must be a whole number from 1 to {MAX_QUANTITY}")
+        raise InvalidInput(
+            f"quantity must be a whole number from 1 to {MAX_QUANTITY}", field="quantity"
+        )
     period_text = str(parse_period(period)) if period else None
     unit_price = price_for(product.pricing, period_text)
     snapshot = product_type.parse_config({**product.config, **(config or {})})

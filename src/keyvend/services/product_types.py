@@ -56,5 +56,5 @@ def get_type(name: str) -> ProductType:
     """The registered type called `name`, or InvalidInput listing the known ones."""
     found = _REGISTRY.get(name)
     if found is None:
-        raise InvalidInput(f"type must be one of {', '.join(sorted(_REGISTRY))}")
+        raise InvalidInput(f"type must be one of {', '.join(sorted(_REGISTRY))}", field="type")
     return found

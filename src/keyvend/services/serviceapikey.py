@@ -39,7 +39,7 @@ def get_info(db: Database, key: str) -> dict[str, Any]:
 def lookup(db: Database, key: str) -> KeyRow:
     """One statement, one indexed probe by HMAC digest; NotFound for keys that do not exist."""
     if not isinstance(key, str) or not key.strip():
-        raise InvalidInput(NO_KEY)
+        raise InvalidInput(NO_KEY, field="key")
     if len(key) > MAX_KEY_TEXT:
         raise NotFound(NO_SUCH_KEY)
     digest = db.vault.key_digest(key)
@@ -80,7 +80,7 @@ def update(
     with db.unit_of_work() as uow:
         service = _service(uow, order_id=order_id, key=None, client_id=None)
         if api_key and not same(uow.vault.key_digest(api_key), service.key_digest):
-            raise InvalidInput(NO_CHANGE)
+            raise InvalidInput(NO_CHANGE, field="api_key")
         if new_config is not None:
             service.config = new_config
         if valid is not None:

@@ -9,7 +9,7 @@ from keyvend.domain.errors import KeyvendError
 from keyvend.services import client, order
 from keyvend.services.pagination import Page
 from keyvend.services.staff import NewAccount
-from keyvend.web.forms import Ctx, error_field, page
+from keyvend.web.forms import Ctx, page
 
 PER_PAGE = 50
 CLIENT_FIELDS = ("email", "first_name", "last_name")
@@ -43,7 +43,7 @@ def create_client(ctx: Ctx) -> Response:
             title="New client",
             values=values,
             error=exc.message,
-            bad=error_field(exc.message, (*CLIENT_FIELDS, "password")),
+            bad=exc.field,
         )
     return _client_page(ctx, account.id, created=account, generated=password is None)
 

@@ -45,7 +45,7 @@ def update(ctx: Ctx) -> Response:
             ctx.db, order_id=order_id, config=config_from_fields(keys), valid=valid
         )
     except KeyvendError as exc:
-        return order_page(ctx, order_id, keys=keys, valid=valid, key_error=exc.message)
+        return order_page(ctx, order_id, keys=keys, valid=valid, key_error=exc)
     state = "enabled" if valid else "disabled"
     return ctx.redirect(f"/admin/orders/{order_id}", f"Key settings saved; the key is {state}.")
 

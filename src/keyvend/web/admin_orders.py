@@ -12,8 +12,8 @@ from keyvend.domain.order_states import TRANSITIONS, OrderStatus
 from keyvend.services import client, order, product
 from keyvend.services.pagination import Page
 from keyvend.web import order_view
-from keyvend.web.forms import Ctx, error_field, form_id, page
-from keyvend.web.product_form import KEY_FIELD_NAMES, KeyFields, key_fields_from_config, sample_key
+from keyvend.web.forms import Ctx, form_id, page
+from keyvend.web.product_form import KeyFields, key_fields_from_config, sample_key
 
 PER_PAGE = 50
 CHOICES = 500
@@ -66,11 +66,13 @@ def create_order(ctx: Ctx) -> Response:
             activate=bool(values["activate"]),
         )
     except KeyvendError as exc:
-        return _new_order_page(ctx, values, error=exc.message)
+        return _new_order_page(ctx, values, error=exc)
     return ctx.redirect(f"/admin/orders/{order_id}", f"Order #{order_id} created.")
 
 
-def _new_order_page(ctx: Ctx, values: dict[str, str], *, error: str | None = None) -> Response:
+def _new_order_page(
+    ctx: Ctx, values: dict[str, str], *, error: KeyvendError | None = None
+) -> Response:
     clients = client.get_list(ctx.db, page=Page(1, CHOICES))["list"]
     products = product.get_list(ctx.db, page=Page(1, CHOICES))["list"]
     client_choices = [(str(c["id"]), f"{c['email']} ({c['first_name']})") for c in clients]
@@ -82,8 +84,8 @@ def _new_order_page(ctx: Ctx, values: dict[str, str], *, error: str | None = Non
         values=values,
         clients=[("", "Choose a client"), *client_choices],
         products=[("", "Choose a product"), *product_choices],
-        error=error,
-        bad=error_field(error, ("client", "product", "period")),
+        error=error.message if error else None,
+        bad=error.field if error else None,
     )
 
 
@@ -101,7 +103,7 @@ def order_page(
     keys: KeyFields | None = None,
     valid: bool | None = None,
     error: str | None = None,
-    key_error: str | None = None,
+    key_error: KeyvendError | None = None,
 ) -> Response:
     """Render the order page; the key form shows `keys` as typed when given."""
     view = order_view.load(ctx.db, order_id)
@@ -121,8 +123,8 @@ def order_page(
         sample=sample,
         sample_error=sample_error,
         error=error,
-        key_error=key_error,
-        bad=error_field(key_error, (*KEY_FIELD_NAMES, "valid")),
+        key_error=key_error.message if key_error else None,
+        bad=key_error.field if key_error else None,
     )
 
 

@@ -10,9 +10,8 @@ from starlette.routing import Route
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.services import product
 from keyvend.services.pagination import Page
-from keyvend.web.forms import Ctx, FormValues, error_field, page
+from keyvend.web.forms import Ctx, FormValues, page
 from keyvend.web.product_form import (
-    KEY_FIELD_NAMES,
     KeyFields,
     PricingFields,
     config_from_fields,
@@ -92,7 +91,7 @@ def save_product(ctx: Ctx) -> Response:
             **values,
         )
     except KeyvendError as exc:
-        return _edit_page(ctx, found, values, keys, pricing, error=exc.message)
+        return _edit_page(ctx, found, values, keys, pricing, error=exc)
     return ctx.redirect(f"/admin/products/{found['id']}", f"Product “{values['title']}” saved.")
 
 
@@ -103,10 +102,9 @@ def _edit_page(
     keys: KeyFields,
     pricing: PricingFields,
     *,
-    error: str | None = None,
+    error: KeyvendError | None = None,
 ) -> Response:
     sample, sample_error = sample_key(keys)
-    names = (*PRODUCT_FIELDS, *KEY_FIELD_NAMES, "pricing")
     return ctx.render(
         "admin/product_edit.html",
         status=400 if error else 200,
@@ -117,8 +115,8 @@ def _edit_page(
         pricing=pricing,
         sample=sample,
         sample_error=sample_error,
-        error=error,
-        bad=error_field(error, names),
+        error=error.message if error else None,
+        bad=error.field if error else None,
     )
 
 

@@ -23,7 +23,16 @@ from keyvend.api.auth import SESSION_COOKIE, login_cookies
 from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import Conflict, InvalidInput, KeyvendError, NotFound, RateLimited
+from keyvend.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    KeyvendError,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from keyvend.domain.vault import new_token, same
 from keyvend.services import auth
 from keyvend.services.auth import Actor, Role
@@ -47,6 +56,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 LOGIN_PAGES: dict[Role, str] = {"admin": "/admin", "client": "/"}
+# The HTTP status of an error page, by error class; any other refusal is a 400.
+PAGE_STATUS: dict[type[KeyvendError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+    ServiceUnavailable: 503,
+}
 
 Handler = Callable[["Ctx"], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -207,14 +225,14 @@ def _run(handler: Handler, role: Role | None, request: Request, form: FormValues
         return ctx
     try:
         return handler(ctx)
-    except NotFound as exc:
-        return ctx.render("error.html", status=404, title="Not found", message=exc.message)
-    except Conflict as exc:
-        return ctx.render("error.html", status=409, title="Not possible", message=exc.message)
-    except RateLimited as exc:
-        return ctx.render("error.html", status=429, title="Too many requests", message=exc.message)
     except KeyvendError as exc:
-        return ctx.render("error.html", status=400, title="Not possible", message=exc.message)
+        return error_page(ctx, exc)
+
+
+def error_page(ctx: Ctx, exc: KeyvendError) -> Response:
+    """The one mapping of service errors to pages: the class's title, a page status."""
+    status = next((s for cls, s in PAGE_STATUS.items() if isinstance(exc, cls)), 400)
+    return ctx.render("error.html", status=status, title=exc.title, message=exc.message)
 
 
 def _context(request: Request, role: Role | None, form: FormValues) -> Ctx | Response:
@@ -279,16 +297,5 @@ def form_id(text: str, what: str) -> int:
     """A record id chosen in a form; InvalidInput naming `what` when there is none."""
     text = text.strip()
     if not is_number(text) or not 1 <= int(text) <= MAX_ID:
-        raise InvalidInput(f"{what} is required: choose one from the list")
+        raise InvalidInput(f"{what} is required: choose one from the list", field=what)
     return int(text)
-
-
-def error_field(message: str | None, names: tuple[str, ...]) -> str | None:
-    """The form field a service message is about (messages start with the field's name)."""
-    if not message:
-        return None
-    lowered = message.lower()
-    for name in sorted(names, key=len, reverse=True):
-        if lowered.startswith(name):
-            return name
-    return None

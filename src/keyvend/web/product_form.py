@@ -104,9 +104,11 @@ def config_from_fields(fields: KeyFields) -> dict[str, Any]:
         if not name and not row.value.strip():
             continue  # an empty row is simply not a parameter
         if not name:
-            raise InvalidInput(f"custom parameter with value '{row.value[:40]}' needs a name")
+            raise InvalidInput(
+                f"custom parameter with value '{row.value[:40]}' needs a name", field="custom"
+            )
         if CUSTOM_PREFIX + name in config:
-            raise InvalidInput(f"custom parameter {name} appears twice")
+            raise InvalidInput(f"custom parameter {name} appears twice", field="custom")
         config[CUSTOM_PREFIX + name] = row.value
     return config
 
@@ -163,9 +165,6 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
-
-
-KEY_FIELD_NAMES = ("length", "split", "split_interval", "case", "prefix", "custom")
 
 
 def key_fields_for_action(form: FormValues) -> tuple[KeyFields, bool]:

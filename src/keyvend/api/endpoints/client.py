@@ -96,7 +96,7 @@ def signup(call: Call, p: SignupParams) -> int:
     ).id
 
 
-@endpoint("guest", "client", "login", LoginParams)
+@endpoint("guest", "client", "login", LoginParams, limits=("login",))
 def login(call: Call, p: LoginParams) -> dict[str, Any]:
     """Log in as a client: sets the session cookie and the keyvend_csrf cookie."""
     session = auth.login(

@@ -27,13 +27,13 @@ class ResetParams(Params):
 
 # The hot path: a single indexed probe (tens of microseconds) runs on the event loop, which
 # costs less than handing it to a worker thread.
-@endpoint("guest", "serviceapikey", "check", KeyParams, inline=True)
+@endpoint("guest", "serviceapikey", "check", KeyParams, inline=True, limits=("guest_miss",))
 def check(call: Call, p: KeyParams) -> bool:
     """Whether an API key is valid (order active, not expired, key enabled)."""
     return serviceapikey.check(call.db, p.key or "")
 
 
-@endpoint("guest", "serviceapikey", "get_info", KeyParams, inline=True)
+@endpoint("guest", "serviceapikey", "get_info", KeyParams, inline=True, limits=("guest_miss",))
 def get_info(call: Call, p: KeyParams) -> dict[str, Any]:
     """Validity of an API key plus its custom parameters: {valid, config}."""
     return serviceapikey.get_info(call.db, p.key or "")

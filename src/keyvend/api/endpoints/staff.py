@@ -9,7 +9,7 @@ from keyvend.api.registry import Call, NoParams, endpoint
 from keyvend.services import auth, staff
 
 
-@endpoint("guest", "staff", "login", LoginParams)
+@endpoint("guest", "staff", "login", LoginParams, limits=("login",))
 def login(call: Call, p: LoginParams) -> dict[str, Any]:
     """Log in as an administrator: sets the session and keyvend_csrf cookies."""
     session = auth.login(
