@@ -11,6 +11,8 @@ from sqlalchemy import insert
 from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.keygen import KeyFormat, generate_key
+from keyvend.schemas.account import ClientCreate
+from keyvend.schemas.product import ProductCreate
 from keyvend.services import client, product
 
 BATCH = 20_000
@@ -18,8 +20,10 @@ BATCH = 20_000
 
 def seed_keys(db: Database, count: int, *, sample: int = 2000) -> list[str]:
     """Insert `count` active orders with keys; return `sample` of the keys for the load."""
-    pid = product.prepare(db, title="Bench", type="apikey")
-    cid = client.create(db, email=f"bench{time.time_ns()}@example.com", first_name="B").id
+    pid = product.prepare(db, ProductCreate(title="Bench", type="apikey"))
+    cid = client.create(
+        db, ClientCreate(email=f"bench{time.time_ns()}@example.com", first_name="B")
+    ).id
     fmt = KeyFormat(params={"monthlyLimit": 250})
     config = fmt.to_config()
     now = datetime.now(UTC)

@@ -19,6 +19,7 @@ from keyvend.config import Settings
 from keyvend.db.migrate import upgrade
 from keyvend.db.unit_of_work import Database
 from keyvend.domain import passwords
+from keyvend.schemas.account import ClientCreate, StaffCreate
 from keyvend.services import extension
 
 PG_ADMIN_DSN = os.environ.get("KEYVEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -148,7 +149,9 @@ def api(client: TestClient, db: Database) -> Api:
     from keyvend.services import staff
 
     api = Api(client)
-    api.admin_token = staff.create_admin(db, "root@example.com", password="admin-pass-1").api_token
+    api.admin_token = staff.create_admin(
+        db, StaffCreate(email="root@example.com", password="admin-pass-1")
+    ).api_token
     return api
 
 
@@ -171,7 +174,8 @@ def customer(api: Api) -> dict[str, Any]:
     from keyvend.services import client as clients
 
     account = clients.create(
-        api.client.app.state.db, email="jo@example.com", first_name="Jo", password="jo-pass-123"
+        api.client.app.state.db,
+        ClientCreate(email="jo@example.com", first_name="Jo", password="jo-pass-123"),
     )
     return {
         "id": account.id,

@@ -17,12 +17,13 @@ from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response
 from keyvend.api.hot_path import HotPath
-from keyvend.api.ratelimit import RateLimiter
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
 from keyvend.domain.errors import MalformedCall, MethodNotFound
 from keyvend.domain.vault import KeyVault
+from keyvend.edge.client_address import proxy_middleware
+from keyvend.edge.ratelimit import RateLimiter
 from keyvend.web import pages
 
 log = logging.getLogger("keyvend")
@@ -48,7 +49,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(HotPath)],
+        # The proxy layer comes first (outermost): everything inside, the fast lane included,
+        # sees the real client and scheme in the scope.
+        middleware=[*proxy_middleware(settings.trusted_proxies), Middleware(HotPath)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.settings = settings

@@ -18,6 +18,7 @@ from keyvend.db.migrate import upgrade
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import KeyvendError
 from keyvend.domain.keygen import generate_key, parse_config
+from keyvend.schemas.account import ClientCreate, StaffCreate
 from keyvend.services import client, cron, extension, staff
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -162,7 +163,8 @@ def uvicorn_args(*, host: str, port: int, workers: int, log_level: str) -> list[
         "httptools",
         "--loop",
         "uvloop",
-        # Keyvend decides itself whom to believe about X-Forwarded-For (trusted_proxies).
+        # The app wraps itself in uvicorn's proxy-headers layer for trusted_proxies
+        # (keyvend.edge.client_address); uvicorn's own would trust 127.0.0.1 on top.
         "--no-proxy-headers",
         "--no-server-header",
     ]
@@ -182,7 +184,7 @@ def admin_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create an administrator and print its API token."""
-    account = staff.create_admin(open_database(), email, password=password)
+    account = staff.create_admin(open_database(), StaffCreate(email=email, password=password))
     text = f"Admin #{account.id} {account.email}\nAPI token: {account.api_token}"
     if password is None:
         text += f"\npassword: {account.password}"
@@ -197,7 +199,8 @@ def client_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create a client and print its API token."""
-    account = client.create(open_database(), email=email, first_name=first_name, password=password)
+    data = ClientCreate(email=email, first_name=first_name, password=password)
+    account = client.create(open_database(), data)
     emit(
         as_json,
         account.public(),
@@ -246,7 +249,8 @@ def keygen(
 def extension_list(as_json: bool = JSON_OPT) -> None:
     """List extensions and their status."""
     rows = extension.get_list(open_database())
-    emit(as_json, {"extensions": rows}, "\n".join(f"{r['id']}\t{r['status']}" for r in rows))
+    listed = [row.model_dump(mode="json") for row in rows]
+    emit(as_json, {"extensions": listed}, "\n".join(f"{r.id}\t{r.status}" for r in rows))
 
 
 @extension_app.command("activate")

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="IPs and CIDRs whose X-Forwarded-For header is believed.",
+        description="IPs and CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed.",
     )
 
     @field_validator("log_level")

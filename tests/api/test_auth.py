@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 import keyvend.app  # noqa: F401  (registers every endpoint before ENDPOINTS is read)
 from keyvend.api.registry import ENDPOINTS, Endpoint
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from tests.conftest import Api, FakeClock
 
@@ -317,7 +318,9 @@ def test_session_of_a_deleted_client_never_passes_to_a_client_created_later(
 ) -> None:
     headers = {"X-CSRF-Token": login(api.client).json()["result"]["csrf_token"]}
     api.admin("client/delete", id=customer["id"])
-    clients.create(db, email="eve@example.com", first_name="Eve", password="eve-pass-123")
+    clients.create(
+        db, ClientCreate(email="eve@example.com", first_name="Eve", password="eve-pass-123")
+    )
     refused = api.client.post("/api/client/profile/get", json={}, headers=headers)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == 205

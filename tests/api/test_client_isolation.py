@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from tests.conftest import Api
 
@@ -27,7 +28,9 @@ def stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def ann(api: Api, db: Database, product_id: int) -> dict[str, Any]:
     """A second client with an active order of her own."""
-    account = clients.create(db, email="ann@example.com", first_name="Ann", password="ann-pass-123")
+    account = clients.create(
+        db, ClientCreate(email="ann@example.com", first_name="Ann", password="ann-pass-123")
+    )
     oid = api.admin(
         "order/create", client_id=account.id, product_id=product_id, period="1M", activate=True
     )

@@ -8,11 +8,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from keyvend.api.registry import ENDPOINTS, ROLE_LIMITS
 from keyvend.app import create_app
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
+from keyvend.edge.ratelimit import POLICIES
+from keyvend.schemas.account import StaffCreate
 from keyvend.services import staff
 from tests.conftest import FakeClock
+from tests.web.conftest import Browsing
 
 MakeClient = Callable[..., TestClient]
 
@@ -106,6 +110,34 @@ def test_login_attempts_are_limited_per_ip(limited: MakeClient) -> None:
     assert codes == [401, 401, 429]
 
 
+def test_the_api_logins_and_the_login_pages_spend_one_login_budget(
+    limited: MakeClient, api: Any
+) -> None:
+    client = limited(rate_limit_login="3/hour")
+    wrong = {"email": "nobody@example.com", "password": "wrong-password"}
+    assert client.post("/api/guest/client/login", json=wrong).status_code == 401
+    assert client.post("/api/guest/staff/login", json=wrong).status_code == 401
+    pages = Browsing(client)
+    pages.get("/")
+    assert pages.post("/admin/login", wrong).status_code == 401
+    assert pages.post("/login", wrong).status_code == 429
+    assert client.post("/api/guest/client/login", json=wrong).status_code == 429
+
+
+def test_every_endpoint_is_limited_by_its_roles_policy_and_the_ones_it_declares() -> None:
+    for found in ENDPOINTS.values():
+        assert found.policies == (ROLE_LIMITS[found.role], *found.limits), found.path
+        assert set(found.policies) <= POLICIES.keys(), found.path
+    by_policy = {
+        name: {e.path for e in ENDPOINTS.values() if name in e.limits} for name in POLICIES
+    }
+    assert by_policy["login"] == {"/api/guest/client/login", "/api/guest/staff/login"}
+    assert by_policy["guest_miss"] == {
+        "/api/guest/serviceapikey/check",
+        "/api/guest/serviceapikey/get_info",
+    }
+
+
 def test_authenticated_calls_are_limited_per_account_across_ips(
     limited: MakeClient, api: Any
 ) -> None:
@@ -122,7 +154,9 @@ def test_authenticated_calls_are_limited_per_ip_across_accounts(
     limited: MakeClient, api: Any, db: Database
 ) -> None:
     client = limited(ip="198.51.100.9")
-    tokens = [staff.create_admin(db, f"a{i}@example.com").api_token for i in range(5)]
+    tokens = [
+        staff.create_admin(db, StaffCreate(email=f"a{i}@example.com")).api_token for i in range(5)
+    ]
     codes = [client.post("/api/admin/profile/get", auth=("admin", t)).status_code for t in tokens]
     assert codes == [200] * 4 + [429]
 
@@ -132,6 +166,12 @@ def test_whitelisted_networks_are_never_limited(limited: MakeClient) -> None:
     statuses = {client.post("/api/guest/product/get_list").status_code for _ in range(12)}
     assert statuses == {200}
     assert "RateLimit-Limit" not in client.post("/api/guest/product/get_list").headers
+
+
+def test_whitelisted_callers_are_still_authenticated(limited: MakeClient, api: Any) -> None:
+    client = limited(ip="10.1.2.3", rate_limit_whitelist=["10.0.0.0/8"])
+    assert client.post("/api/admin/profile/get", auth=("admin", "wrong")).status_code == 401
+    assert client.post("/api/admin/profile/get", auth=("admin", api.admin_token)).status_code == 200
 
 
 def test_forwarded_for_is_ignored_from_untrusted_peers(limited: MakeClient) -> None:

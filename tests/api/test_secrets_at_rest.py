@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from keyvend.db.models import Admin, ApiKeyService, Client
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from tests.conftest import SECRET, Api
 
@@ -105,7 +106,7 @@ def test_api_tokens_are_stored_as_their_digests(
 
 
 def test_passwords_are_stored_as_argon2id_hashes(api: Api, db: Database, customer: Any) -> None:
-    clients.create(db, email="nopass@example.com", first_name="Generated")
+    clients.create(db, ClientCreate(email="nopass@example.com", first_name="Generated"))
     with db.unit_of_work(read_only=True) as uow:
         hashes = list(uow.session.scalars(select(Admin.password_hash)))
         hashes += list(uow.session.scalars(select(Client.password_hash)))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from tests.conftest import Api, FakeClock
 
@@ -43,7 +44,9 @@ def key_of(api: Api, order_id: int) -> str:
 @pytest.fixture
 def other_order(api: Api, db: Database, product_id: int) -> dict[str, Any]:
     """An active order of a second client, Ann."""
-    ann = clients.create(db, email="ann@example.com", first_name="Ann", password="ann-pass-123")
+    ann = clients.create(
+        db, ClientCreate(email="ann@example.com", first_name="Ann", password="ann-pass-123")
+    )
     oid = api.admin(
         "order/create", client_id=ann.id, product_id=product_id, period="1M", activate=True
     )

@@ -18,6 +18,9 @@ from keyvend.app import build_database, create_app
 from keyvend.cli import app
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database, utc_now
+from keyvend.schemas.account import ClientCreate
+from keyvend.schemas.order import OrderCreate
+from keyvend.schemas.product import ProductCreate, ProductUpdate
 from keyvend.services import auth, client, order, product
 from tests.conftest import SECRET, FakeClock
 
@@ -184,18 +187,23 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
     clock = FakeClock()
     clock.now = utc_now() - timedelta(days=90)  # everything below happened three months ago
     database = cli.database(clock)
-    account = client.create(database, email="jo@example.com", first_name="Jo", password="jo-pass-1")
-    pid = product.prepare(database, title="Monthly", type="apikey")
+    account = client.create(
+        database, ClientCreate(email="jo@example.com", first_name="Jo", password="jo-pass-1")
+    )
+    pid = product.prepare(database, ProductCreate(title="Monthly", type="apikey"))
     product.update(
         database,
         pid,
-        status="enabled",
-        pricing={"type": "recurrent", "recurrent": {"1M": "5", "1Y": "50"}},
+        ProductUpdate(
+            status="enabled", pricing={"type": "recurrent", "recurrent": {"1M": "5", "1Y": "50"}}
+        ),
     )
     expired = order.create(
-        database, client_id=account.id, product_id=pid, period="1M", activate=True
+        database, OrderCreate(client_id=account.id, product_id=pid, period="1M", activate=True)
     )
-    order.create(database, client_id=account.id, product_id=pid, period="1Y", activate=True)
+    order.create(
+        database, OrderCreate(client_id=account.id, product_id=pid, period="1Y", activate=True)
+    )
     auth.login(database, "client", email="jo@example.com", password="jo-pass-1", ttl_hours=1)
     database.dispose()
 
@@ -203,8 +211,8 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
     assert cli.json("cron") == {"suspended_orders": [], "deleted_sessions": 0}
     database = cli.database()
     try:
-        assert order.get(database, expired)["status"] == "suspended"
-        assert order.get(database, expired)["reason"] == "Expired"
+        assert order.get(database, expired).status == "suspended"
+        assert order.get(database, expired).reason == "Expired"
     finally:
         database.dispose()
 

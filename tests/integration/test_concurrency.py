@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from keyvend.db.models import ApiKeyService
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import Conflict, NotFound
+from keyvend.domain.order_states import Action
+from keyvend.schemas.order import OrderCreate
 from keyvend.services import order, serviceapikey
 from tests.conftest import Api
 
@@ -29,7 +31,7 @@ def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
 
 
 def key_of(db: Database, order_id: int) -> str:
-    return str(order.service(db, order_id)["api_key"])
+    return str(order.service(db, order_id).api_key)
 
 
 def test_fifty_concurrent_resets_and_checks_leave_exactly_one_valid_key(
@@ -55,8 +57,10 @@ def test_fifty_concurrent_resets_and_checks_leave_exactly_one_valid_key(
 def test_concurrent_activations_of_one_order_issue_exactly_one_key(
     db: Database, api: Api, product_id: int, customer: dict[str, Any]
 ) -> None:
-    oid = order.create(db, client_id=customer["id"], product_id=product_id, period="1M")
-    outcomes = run_together([lambda: order.activate(db, oid) for _ in range(20)])
+    oid = order.create(
+        db, OrderCreate(client_id=customer["id"], product_id=product_id, period="1M")
+    )
+    outcomes = run_together([lambda: order.act(db, oid, Action.ACTIVATE) for _ in range(20)])
     assert outcomes.count(True) == 1
     assert all(isinstance(o, Conflict) for o in outcomes if o is not True), outcomes
     with db.unit_of_work(read_only=True) as uow:
@@ -69,10 +73,10 @@ def test_concurrent_activations_of_many_orders_never_duplicate_a_key(
     db: Database, api: Api, product_id: int, customer: dict[str, Any]
 ) -> None:
     ids = [
-        order.create(db, client_id=customer["id"], product_id=product_id, period="1M")
+        order.create(db, OrderCreate(client_id=customer["id"], product_id=product_id, period="1M"))
         for _ in range(20)
     ]
-    outcomes = run_together([lambda oid=oid: order.activate(db, oid) for oid in ids])
+    outcomes = run_together([lambda oid=oid: order.act(db, oid, Action.ACTIVATE) for oid in ids])
     assert outcomes == [True] * 20
     with db.unit_of_work(read_only=True) as uow:
         digests = uow.session.scalars(select(ApiKeyService.key_digest)).all()

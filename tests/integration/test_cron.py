@@ -10,6 +10,10 @@ import pytest
 
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import Unauthenticated
+from keyvend.domain.order_states import Action
+from keyvend.schemas.account import ClientCreate
+from keyvend.schemas.order import OrderCreate
+from keyvend.schemas.product import ProductCreate, ProductUpdate
 from keyvend.services import auth, cron, order, product, serviceapikey
 from keyvend.services import client as clients
 from tests.conftest import FakeClock
@@ -23,20 +27,25 @@ MakeOrder = Callable[..., int]
 @pytest.fixture
 def make_order(db: Database) -> MakeOrder:
     """Orders of one client for one free apikey product, driven through the services."""
-    pid = product.prepare(db, title="Starter", type="apikey")
-    product.update(db, pid, status="enabled", setup="after_order")
-    cid = clients.create(db, email="jo@example.com", first_name="Jo", password="jo-pass-123").id
+    pid = product.prepare(db, ProductCreate(title="Starter", type="apikey"))
+    product.update(db, pid, ProductUpdate(status="enabled", setup="after_order"))
+    cid = clients.create(
+        db, ClientCreate(email="jo@example.com", first_name="Jo", password="jo-pass-123")
+    ).id
 
     def make(status: str = "active", *, period: str | None = "1M") -> int:
         oid = int(
             order.create(
-                db, client_id=cid, product_id=pid, period=period, activate=status != "pending_setup"
+                db,
+                OrderCreate(
+                    client_id=cid, product_id=pid, period=period, activate=status != "pending_setup"
+                ),
             )
         )
         if status == "suspended":
-            order.suspend(db, oid, reason="Manual hold")
+            order.act(db, oid, Action.SUSPEND, reason="Manual hold")
         elif status == "canceled":
-            order.cancel(db, oid, reason="Asked to")
+            order.act(db, oid, Action.CANCEL, reason="Asked to")
         return oid
 
     return make
@@ -44,11 +53,11 @@ def make_order(db: Database) -> MakeOrder:
 
 def state(db: Database, order_id: int) -> tuple[str, str | None]:
     found = order.get(db, order_id)
-    return found["status"], found["reason"]
+    return found.status, found.reason
 
 
 def key_of(db: Database, order_id: int) -> str:
-    return str(order.service(db, order_id)["api_key"])
+    return str(order.service(db, order_id).api_key)
 
 
 def test_cron_suspends_an_active_order_past_its_expiry(
@@ -125,10 +134,10 @@ def test_second_cron_run_finds_nothing_more_to_do(
     oid = make_order()
     clock.advance(days=40)
     assert cron.run(db, grace_days=0)["suspended_orders"] == [oid]
-    updated_at = order.get(db, oid)["updated_at"]
+    updated_at = order.get(db, oid).updated_at
     clock.advance(days=1)
     assert cron.run(db, grace_days=0)["suspended_orders"] == []
-    assert order.get(db, oid)["updated_at"] == updated_at
+    assert order.get(db, oid).updated_at == updated_at
 
 
 def test_renewing_an_order_suspended_by_cron_brings_its_key_back(
@@ -138,7 +147,7 @@ def test_renewing_an_order_suspended_by_cron_brings_its_key_back(
     key = key_of(db, oid)
     clock.advance(days=40)
     cron.run(db, grace_days=0)
-    order.renew(db, oid)
+    order.act(db, oid, Action.RENEW)
     assert state(db, oid) == ("active", None)
     assert serviceapikey.check(db, key) is True
     assert cron.run(db, grace_days=0)["suspended_orders"] == []

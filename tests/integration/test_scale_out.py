@@ -19,6 +19,7 @@ import redis
 from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.migrate import upgrade
+from keyvend.schemas.account import StaffCreate
 from keyvend.services import extension, staff
 from tests.conftest import SECRET
 
@@ -52,7 +53,7 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     db = build_database(settings)
     upgrade(db.engine)
     extension.ensure_installed(db)
-    token = staff.create_admin(db, "ops@example.com").api_token
+    token = staff.create_admin(db, StaffCreate(email="ops@example.com")).api_token
     db.dispose()
     servers: list[subprocess.Popen[bytes]] = []
     urls = []

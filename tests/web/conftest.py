@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from starlette.testclient import TestClient
 
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from keyvend.services import product as products
 
@@ -97,7 +98,9 @@ def client_web(app: Any, customer: dict[str, Any]) -> Browsing:
 
 @pytest.fixture
 def other_client(db: Database) -> int:
-    return clients.create(db, email="zoe@example.com", first_name="Zoe", password="zoe-pass-123").id
+    return clients.create(
+        db, ClientCreate(email="zoe@example.com", first_name="Zoe", password="zoe-pass-123")
+    ).id
 
 
 @pytest.fixture

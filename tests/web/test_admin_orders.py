@@ -41,7 +41,7 @@ def test_admin_creates_an_active_order_for_a_client(
     page = admin_web.post("/admin/orders/new", form)
     order_id = int(page.url.path.rsplit("/", 1)[1])
     assert flash_of(page.text) == f"Order #{order_id} created."
-    key = orders.service(api.client.app.state.db, order_id)["api_key"]
+    key = orders.service(api.client.app.state.db, order_id).api_key
     assert api.guest("serviceapikey/check", key=key) is True
     assert "\u2022" in page.text and key not in page.text  # masked until revealed
 
@@ -105,11 +105,11 @@ def test_a_status_change_without_the_csrf_token_changes_nothing(
 def test_renew_extends_the_expiry(
     admin_web: Browsing, active_order: dict[str, Any], db: Database
 ) -> None:
-    before = orders.get(db, active_order["id"])["expires_at"]
+    before = orders.get(db, active_order["id"]).expires_at
     admin_web.get(f"/admin/orders/{active_order['id']}")
     page = admin_web.post(f"/admin/orders/{active_order['id']}/status", {"action": "renew"})
     assert flash_of(page.text) == "Order renewed for another period."
-    assert orders.get(db, active_order["id"])["expires_at"] > before
+    assert orders.get(db, active_order["id"]).expires_at > before
 
 
 def test_deleting_an_order_needs_confirmation(

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from keyvend.db.unit_of_work import Database
 from keyvend.services import client as clients
 from keyvend.services import dashboard, extension
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from tests.conftest import Api, FakeClock
 from tests.web.conftest import Browsing, alert_of, flash_of
 
@@ -60,10 +60,10 @@ def test_admin_creates_searches_and_views_clients(admin_web: Browsing, db: Datab
     assert "Client created" in page.text and "API token" in page.text
     assert "grace@example.com" in admin_web.get("/admin/clients?search=hopp").text
     assert "grace@example.com" not in admin_web.get("/admin/clients?search=nobody").text
-    grace = clients.get_list(db, search="grace", page=Page(1, 5))["list"][0]
-    page = admin_web.get(f"/admin/clients/{grace['id']}")
+    grace = clients.get_list(db, search="grace", page=PageRequest(1, 5)).list[0]
+    page = admin_web.get(f"/admin/clients/{grace.id}")
     assert "Grace Hopper" in page.text and "No orders yet." in page.text
-    assert f'href="/admin/orders/new?client_id={grace["id"]}"' in page.text
+    assert f'href="/admin/orders/new?client_id={grace.id}"' in page.text
 
 
 def test_a_refused_client_keeps_what_was_typed(
@@ -75,7 +75,7 @@ def test_a_refused_client_keeps_what_was_typed(
     assert page.status_code == 400
     assert alert_of(page.text) == "password must be 8 to 256 characters long"
     assert 'value="Jo Two"' in page.text
-    assert clients.get_list(db, page=Page(1, 10))["total"] == 1
+    assert clients.get_list(db, page=PageRequest(1, 10)).total == 1
 
 
 def test_extensions_deactivate_activate_and_uninstall_only_when_confirmed(
@@ -92,7 +92,7 @@ def test_extensions_deactivate_activate_and_uninstall_only_when_confirmed(
     assert page.status_code == 400 and "send confirm=1" in (alert_of(page.text) or "")
     assert api.guest("serviceapikey/check", key=active_order["key"]) is True
     admin_web.post("/admin/extensions/serviceapikey", {"action": "uninstall", "confirm": "1"})
-    assert extension.get_list(db)[0]["status"] == "not_installed"
+    assert extension.get_list(db)[0].status == "not_installed"
     assert "extension not installed" in admin_web.get("/admin").text
 
 

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from keyvend.db.unit_of_work import Database
 from keyvend.services import product as products
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from tests.web.conftest import Browsing, alert_of, flash_of
 
 SAVE = {
@@ -44,9 +44,9 @@ def test_saving_the_product_form_stores_every_part(admin_web: Browsing, db: Data
     page = admin_web.post(f"/admin/products/{pid}", SAVE)
     assert flash_of(page.text) == "Product “Metered API” saved."
     saved = products.get(db, pid)
-    assert saved["status"] == "enabled" and saved["setup"] == "after_order"
-    assert saved["description"] == "Up to 250 calls a month."
-    assert saved["config"] == {
+    assert saved.status == "enabled" and saved.setup == "after_order"
+    assert saved.description == "Up to 250 calls a month."
+    assert saved.config == {
         "length": 24,
         "split": True,
         "split_interval": 6,
@@ -71,7 +71,7 @@ def test_recurrent_pricing_is_saved_from_the_period_rows(admin_web: Browsing, db
         "period_enabled": ["1M", "1Y"],
     }
     admin_web.post(f"/admin/products/{pid}", form)
-    assert products.get(db, pid)["pricing"] == {
+    assert products.get(db, pid).pricing == {
         "type": "recurrent",
         "recurrent": {
             "1M": {"price": "9.50", "enabled": True},
@@ -110,7 +110,7 @@ def test_repeated_parameter_names_are_refused(admin_web: Browsing, db: Database)
     form = {**SAVE, "param_name": ["monthlyLimit", "monthly limit"], "param_value": ["1", "2"]}
     page = admin_web.post(f"/admin/products/{pid}", form)
     assert alert_of(page.text) == "custom parameter monthlyLimit appears twice"
-    assert products.get(db, pid)["status"] == "disabled"
+    assert products.get(db, pid).status == "disabled"
 
 
 def test_add_and_delete_parameter_rows_without_javascript_save_nothing(
@@ -122,7 +122,7 @@ def test_add_and_delete_parameter_rows_without_javascript_save_nothing(
     assert 'for="param-name-2">Parameter 3 name' in page.text
     page = admin_web.post(f"/admin/products/{pid}", {**SAVE, "delete_param": "0"})
     assert 'value="monthly limit"' not in page.text and 'value="tier"' in page.text
-    assert products.get(db, pid)["status"] == "disabled"
+    assert products.get(db, pid).status == "disabled"
 
 
 def test_the_sample_endpoint_follows_the_settings(admin_web: Browsing) -> None:
@@ -155,7 +155,7 @@ def test_deleting_a_product_needs_confirmation(admin_web: Browsing, db: Database
     assert page.status_code == 400 and alert_of(page.text) == "Confirm the deletion first."
     page = admin_web.post(f"/admin/products/{pid}/delete", {"confirm": "1"})
     assert flash_of(page.text) == "Product deleted."
-    assert products.get_list(db, page=Page(1, 10))["total"] == 0
+    assert products.get_list(db, page=PageRequest(1, 10)).total == 0
 
 
 def test_an_empty_title_is_refused_on_create(admin_web: Browsing) -> None:

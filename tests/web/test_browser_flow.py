@@ -106,7 +106,7 @@ def test_admin_sells_a_key_that_the_client_orders_reveals_copies_and_resets(
 ) -> None:
     admin = new_context().new_page()
     product_id = admin_creates_product_with_live_preview(admin)
-    config = products.get(db, product_id)["config"]
+    config = products.get(db, product_id).config
     assert config["custom_monthlyLimit"] == 250 and config["prefix"] == "mk_"
 
     shopper = new_context().new_page()

@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from keyvend.db.unit_of_work import Database
+from keyvend.schemas.order import OrderCreate
+from keyvend.schemas.product import ProductUpdate
 from keyvend.services import order as orders
 from keyvend.services import product as products
 from tests.web.conftest import ADMIN, CLIENT_PASSWORD, log_in
@@ -32,7 +34,7 @@ def database_url(sqlite_url: str) -> str:
 @pytest.fixture
 def shop(db: Database, product_id: int, customer: dict[str, Any]) -> dict[str, Any]:
     """A realistic product (prefix, two parameters, monthly and yearly prices) and its order."""
-    config = {**products.get(db, product_id)["config"], "prefix": "sk_live_", "custom_tier": "pro"}
+    config = {**products.get(db, product_id).config, "prefix": "sk_live_", "custom_tier": "pro"}
     pricing = {
         "type": "recurrent",
         "recurrent": {
@@ -44,17 +46,17 @@ def shop(db: Database, product_id: int, customer: dict[str, Any]) -> dict[str, A
         db,
         product_id,
         config=config,
-        pricing=pricing,
-        title="Metered API",
-        description="250 calls a month, pro tier.",
+        changes=ProductUpdate(
+            pricing=pricing, title="Metered API", description="250 calls a month, pro tier."
+        ),
     )
     order_id = orders.create(
-        db, client_id=customer["id"], product_id=product_id, period="1M", activate=True
+        db, OrderCreate(client_id=customer["id"], product_id=product_id, period="1M", activate=True)
     )
     return {
         "product_id": product_id,
         "id": order_id,
-        "key": orders.service(db, order_id)["api_key"],
+        "key": orders.service(db, order_id).api_key,
     }
 
 
@@ -80,14 +82,14 @@ def test_admin_and_client_forms_work_without_javascript(
     expect(admin.locator("#sample-key")).to_have_text(
         re.compile(r"^sk_live_[0-9A-F]{8}-[0-9A-F]{8}$")
     )
-    assert products.get(db, shop["product_id"])["config"]["length"] == 32  # nothing saved yet
+    assert products.get(db, shop["product_id"]).config["length"] == 32  # nothing saved yet
     admin.get_by_role("button", name="Add parameter").click()
     admin.get_by_label("Parameter 3 name").fill("burst limit")
     admin.get_by_label("Parameter 3 value").fill("10")
     admin.get_by_role("button", name="Delete parameter 2").click()
     admin.get_by_role("button", name="Save product").click()
     expect(admin.locator(".flash")).to_contain_text("saved")
-    config = products.get(db, shop["product_id"])["config"]
+    config = products.get(db, shop["product_id"]).config
     assert config["length"] == 16 and config["custom_burstLimit"] == 10
     assert "custom_tier" not in config
 

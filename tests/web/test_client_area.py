@@ -46,7 +46,7 @@ def test_ordering_shows_the_masked_key_and_its_parameters(
     client_web: Browsing, product_id: int, db: Database, api: Api
 ) -> None:
     order_id = _order(client_web, product_id)
-    key = orders.service(db, order_id)["api_key"]
+    key = orders.service(db, order_id).api_key
     page = client_web.get(f"/services/{order_id}")
     assert key not in page.text and key[-4:] in page.text
     assert "<code>monthlyLimit</code></th><td>250</td>" in page.text
@@ -60,7 +60,7 @@ def test_reveal_without_javascript_renders_the_key(
 ) -> None:
     order_id = _order(client_web, product_id)
     page = client_web.post(f"/services/{order_id}/reveal", {})
-    key = orders.service(db, order_id)["api_key"]
+    key = orders.service(db, order_id).api_key
     assert f">{key}</code>" in page.text and page.headers["cache-control"] == "no-store"
     as_json = client_web.post(
         f"/services/{order_id}/reveal", {}, headers={"Accept": "application/json"}
@@ -72,14 +72,14 @@ def test_reset_needs_confirmation_then_replaces_the_key(
     client_web: Browsing, product_id: int, db: Database, api: Api
 ) -> None:
     order_id = _order(client_web, product_id)
-    old_key = orders.service(db, order_id)["api_key"]
+    old_key = orders.service(db, order_id).api_key
     assert client_web.post(f"/services/{order_id}/reset", {}).status_code == 400
     page = client_web.post(f"/services/{order_id}/reset", {"confirm": "1"})
     assert flash_of(page.text) == "Your key was reset. The old key no longer works."
     assert api.error("guest/serviceapikey/check", key=old_key)["message"] == (
         "API key does not exist"
     )
-    assert api.guest("serviceapikey/check", key=orders.service(db, order_id)["api_key"]) is True
+    assert api.guest("serviceapikey/check", key=orders.service(db, order_id).api_key) is True
 
 
 def test_a_client_never_sees_or_resets_another_clients_key(

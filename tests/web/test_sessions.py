@@ -11,7 +11,7 @@ from keyvend.app import create_app
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.services import client as clients
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from tests.conftest import SECRET
 from tests.web.conftest import ADMIN, Browsing, alert_of, flash_of
 
@@ -64,7 +64,7 @@ def test_signup_logs_the_new_client_in(app: Any, db: Database) -> None:
     page = web.post("/signup", _signup("new@example.com"))
     assert page.url.path == "/" and "My services" in page.text
     assert flash_of(page.text) == "Your account is ready. Pick a product to order."
-    assert clients.get_list(db, search="new@", page=Page(1, 10))["total"] == 1
+    assert clients.get_list(db, search="new@", page=PageRequest(1, 10)).total == 1
 
 
 def test_signup_errors_keep_what_was_typed_and_save_nothing(
@@ -79,7 +79,7 @@ def test_signup_errors_keep_what_was_typed_and_save_nothing(
     page = web.post("/signup", {**_signup("other@example.com"), "password_confirm": "nope-nope"})
     assert alert_of(page.text) == "password_confirm does not match password"
     assert 'value="other@example.com"' in page.text
-    assert clients.get_list(db, page=Page(1, 10))["total"] == 1
+    assert clients.get_list(db, page=PageRequest(1, 10)).total == 1
 
 
 def test_signup_can_be_closed(tmp_path: Path, db: Database) -> None:
@@ -91,7 +91,7 @@ def test_signup_can_be_closed(tmp_path: Path, db: Database) -> None:
     web.get("/")  # a page with a form, for the form token
     page = web.post("/signup", _signup("x@example.com"))
     assert page.status_code == 400 and "New sign-ups are closed" in page.text
-    assert clients.get_list(db, page=Page(1, 10))["total"] == 0
+    assert clients.get_list(db, page=PageRequest(1, 10)).total == 0
 
 
 def test_login_form_is_rate_limited_like_the_api(tmp_path: Path, db: Database, api: Any) -> None:

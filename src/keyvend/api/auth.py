@@ -9,23 +9,10 @@ from starlette.requests import Request
 
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import AdminRequired, ClientRequired, Unauthenticated
+from keyvend.edge import csrf
+from keyvend.edge.cookies import SESSION_COOKIE
 from keyvend.services import auth
 from keyvend.services.auth import Actor
-
-SESSION_COOKIE = "keyvend_session"
-CSRF_COOKIE = "keyvend_csrf"
-CSRF_HEADER = "x-csrf-token"
-CART_COOKIE = "keyvend_cart"
-
-
-def login_cookies(session: auth.LoginSession, ttl_hours: int) -> list[tuple[str, str, bool, int]]:
-    """The cookies a login sets, as (name, value, http_only, max_age): the session cookie,
-    and the CSRF cookie that scripts must be able to read."""
-    max_age = ttl_hours * 3600
-    return [
-        (SESSION_COOKIE, session.token, True, max_age),
-        (CSRF_COOKIE, session.csrf, False, max_age),
-    ]
 
 
 def identify(db: Database, request: Request, role: str) -> Actor | None:
@@ -36,10 +23,12 @@ def identify(db: Database, request: Request, role: str) -> Actor | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    csrf = request.headers.get(CSRF_HEADER)
-    if role == "guest" and csrf is None:
+    sent = request.headers.get(csrf.CSRF_HEADER)
+    if role == "guest" and sent is None:
         return None  # a plain guest call from a browser that happens to hold a session
-    return auth.session_actor(db, token, csrf=csrf, check_csrf=True)
+    actor, session_csrf = auth.live_session(db, token)
+    csrf.require_header(sent, session_csrf)
+    return actor
 
 
 def require_role(role: str, actor: Actor | None) -> None:

@@ -12,9 +12,10 @@ from starlette.responses import JSONResponse
 from keyvend.api import auth
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
-from keyvend.api.ratelimit import RateLimiter, Verdict
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
 from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound
+from keyvend.edge.cookies import write_cookies
+from keyvend.edge.ratelimit import Verdict, guard
 
 
 async def api_call(request: Request) -> JSONResponse:
@@ -38,7 +39,7 @@ async def api_call(request: Request) -> JSONResponse:
     except Exception as exc:
         response = error_response(exc)
     if call is not None:
-        _apply_cookies(request, response, call)
+        write_cookies(request, response, call.cookies)
     response.headers.update(verdict.headers())
     return response
 
@@ -50,16 +51,20 @@ async def not_a_call(request: Request) -> JSONResponse:
 
 def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdict) -> Any:
     """Rate limits, authentication and validation, then the handler (in a worker thread)."""
-    limiter: RateLimiter = call.request.app.state.limiter
-    ip = limiter.request_ip(call.request)
-    key = (found.role, found.module, found.method)
-    limiter.before_call(ip, key, verdict)
+    return guard(
+        call.request.scope,
+        lambda: found.handler(call, validate(found.params, params)),
+        policies=found.policies,
+        verdict=verdict,
+        identify=lambda: _identify(found, call),
+    )
+
+
+def _identify(found: Endpoint, call: Call) -> str | None:
+    """Authenticate the caller as `found`'s role requires; the account it is, if any."""
     call.actor = auth.identify(call.db, call.request, found.role)
     auth.require_role(found.role, call.actor)
-    if found.role != "guest" and call.actor is not None:
-        limiter.after_auth(ip, f"{call.actor.role}:{call.actor.id}", verdict)
-    validated = validate(found.params, params)
-    return limiter.counting_misses(ip, key, lambda: found.handler(call, validated))
+    return None if call.actor is None else f"{call.actor.role}:{call.actor.id}"
 
 
 def _endpoint(request: Request) -> Endpoint:
@@ -83,14 +88,3 @@ def validate(model: type[Params], params: dict[str, Any]) -> Params:
         where = ".".join(str(part) for part in error["loc"]) or "parameters"
         field = str(error["loc"][0]) if error["loc"] else None
         raise InvalidInput(f"{where}: {error['msg']}", field=field) from None
-
-
-def _apply_cookies(request: Request, response: JSONResponse, call: Call) -> None:
-    if not call.cookies:
-        return
-    secure = request.scope.get("scheme") == "https"
-    for name, value, options in call.cookies:
-        if value is None:
-            response.delete_cookie(name, path="/", samesite="lax", secure=secure)
-        else:
-            response.set_cookie(name, value, path="/", samesite="lax", secure=secure, **options)

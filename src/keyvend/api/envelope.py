@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.responses import JSONResponse
 
@@ -15,8 +16,17 @@ log = logging.getLogger("keyvend.api")
 
 
 def ok(result: Any) -> JSONResponse:
-    """`{"result": ..., "error": null}`."""
-    return JSONResponse({"result": result, "error": None})
+    """`{"result": ..., "error": null}`; schemas as `model_dump(mode="json")`."""
+    return JSONResponse({"result": to_json(result), "error": None})
+
+
+def to_json(result: Any) -> Any:
+    """A service's result as JSON values: schemas dumped in JSON mode, anything else as is."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [to_json(item) for item in result]
+    return result
 
 
 def failure(exc: KeyvendError) -> JSONResponse:

@@ -5,7 +5,9 @@ on every request it serves. The common shape of that call (JSON body or query st
 credentials) is answered here without building Starlette request and response objects, with
 the same rate limiting, services and error envelope as every other call. Anything unusual
 (form bodies, credentials, CSRF headers, a key that is not a string, a large body) is handed
-to the general dispatcher untouched, so both paths give the same answers.
+to the general dispatcher untouched, so both paths give the same answers. Behind a trusted
+proxy the check stays here: the proxy layer outside has already put the forwarded client in
+the scope, and both lanes count that client with the same `guard` and the registry's policies.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from keyvend.api.endpoints.fields import MAX_KEY_PARAM
 from keyvend.api.envelope import error_response
 from keyvend.api.params import nest
-from keyvend.api.ratelimit import RateLimiter, Verdict
+from keyvend.api.registry import ENDPOINTS
 from keyvend.db.unit_of_work import Database
+from keyvend.edge.ratelimit import Verdict, guard
 from keyvend.services import serviceapikey
 
 CHECK = "/api/guest/serviceapikey/check"
@@ -32,7 +35,7 @@ CALLS = {
 MAX_FAST_BODY = 4096
 _TRUE = b'{"result":true,"error":null}'
 _FALSE = b'{"result":false,"error":null}'
-_BAIL_HEADERS = {b"authorization", b"x-csrf-token", b"x-forwarded-for"}
+_BAIL_HEADERS = {b"authorization", b"x-csrf-token"}
 
 
 class HotPath:
@@ -40,6 +43,7 @@ class HotPath:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.policies = {path: ENDPOINTS[call].policies for path, call in CALLS.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path") if scope["type"] == "http" else None
@@ -54,15 +58,12 @@ class HotPath:
         await self._answer(scope, send, path, params.get("key") or "")
 
     async def _answer(self, scope: Scope, send: Send, path: str, key: str) -> None:
-        state = scope["app"].state
-        limiter: RateLimiter = state.limiter
-        db: Database = state.db
+        db: Database = scope["app"].state.db
         verdict = Verdict()
-        client = scope.get("client")
-        ip = limiter.client_ip(client[0] if client else None, None)
         try:
-            limiter.before_call(ip, CALLS[path], verdict)
-            body = limiter.counting_misses(ip, CALLS[path], lambda: _body(db, path, key))
+            body = guard(
+                scope, lambda: _body(db, path, key), policies=self.policies[path], verdict=verdict
+            )
         except Exception as exc:
             response = error_response(exc)
             response.headers.update(verdict.headers())

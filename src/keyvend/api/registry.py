@@ -11,10 +11,18 @@ from starlette.requests import Request
 
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
+from keyvend.edge.cookies import Cookie
+from keyvend.edge.ratelimit import POLICIES, Policies
 from keyvend.services.auth import Actor
 
 Role = Literal["guest", "client", "admin"]
 ROLES: tuple[Role, ...] = ("guest", "client", "admin")
+# The rate-limit policy every endpoint of a role has (DESIGN.md section 6).
+ROLE_LIMITS: dict[Role, str] = {
+    "guest": "guest",
+    "client": "authenticated",
+    "admin": "authenticated",
+}
 
 
 class Params(BaseModel):
@@ -43,18 +51,18 @@ class Call:
     settings: Settings
     actor: Actor | None
     request: Request
-    cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    cookies: list[Cookie] = field(default_factory=list)  # the dispatcher writes them
 
     @property
     def actor_id(self) -> int:
         assert self.actor is not None, "role dependency guarantees an actor"
         return self.actor.id
 
-    def set_cookie(self, name: str, value: str, *, http_only: bool = True, max_age: int) -> None:
-        self.cookies.append((name, value, {"httponly": http_only, "max_age": max_age}))
+    def set_cookie(self, name: str, value: str, *, max_age: int) -> None:
+        self.cookies.append(Cookie(name, value, max_age))
 
     def delete_cookie(self, name: str) -> None:
-        self.cookies.append((name, None, {}))
+        self.cookies.append(Cookie(name, None))
 
 
 Handler = Callable[[Call, Any], Any]
@@ -68,7 +76,12 @@ class Endpoint:
     params: type[Params]
     handler: Handler
     inline: bool = False  # run on the event loop: only for short, non-blocking-enough calls
-    limits: tuple[str, ...] = ()  # rate-limit policies beyond the role's default (login, ...)
+    limits: Policies = ()  # rate-limit policies beyond the role's default (login, ...)
+
+    @property
+    def policies(self) -> Policies:
+        """Every rate-limit policy of this call: its role's, then its own `limits`."""
+        return (ROLE_LIMITS[self.role], *self.limits)
 
     @property
     def path(self) -> str:
@@ -89,13 +102,14 @@ def endpoint(
     params: type[Params] = NoParams,
     *,
     inline: bool = False,
-    limits: tuple[str, ...] = (),
+    limits: Policies = (),
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
     def register(handler: Handler) -> Handler:
         key = (role, module, method)
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
+        assert set(limits) <= POLICIES.keys(), f"unknown rate-limit policy in {limits}"
         ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline, limits)
         return handler
 

@@ -11,6 +11,7 @@ from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import UnitOfWork
 from keyvend.domain.errors import Conflict, NotFound
 from keyvend.domain.keygen import KeyFormat, generate_key, parse_config
+from keyvend.schemas.order import ApiKeyServicePublic
 from keyvend.services import extension
 from keyvend.services.product_types import ProductType, register
 
@@ -44,20 +45,20 @@ class ApiKeyType(ProductType):
         assign_new_key(uow, service)
         uow.session.add(service)
 
-    def to_api(self, uow: UnitOfWork, order: Order) -> dict[str, Any]:
+    def to_api(self, uow: UnitOfWork, order: Order) -> ApiKeyServicePublic:
         self.require_available(uow)
         service = service_of(uow, order.id)
         if service is None:
             raise NotFound("This order has no API key yet; activate it first")
-        return {
-            "id": service.id,
-            "order_id": order.id,
-            "api_key": uow.vault.decrypt_key(service.key_ciphertext),
-            "valid": service.enabled,
-            "config": service.config,
-            "created_at": service.created_at.isoformat(),
-            "updated_at": service.updated_at.isoformat(),
-        }
+        return ApiKeyServicePublic(
+            id=service.id,
+            order_id=order.id,
+            api_key=uow.vault.decrypt_key(service.key_ciphertext),
+            valid=service.enabled,
+            config=service.config,
+            created_at=service.created_at,
+            updated_at=service.updated_at,
+        )
 
 
 def service_of(uow: UnitOfWork, order_id: int) -> ApiKeyService | None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
 from keyvend.db.models import Cart, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, NotFound
+from keyvend.domain.order_states import Action
 from keyvend.domain.periods import parse_period
 from keyvend.domain.pricing import is_free, price_for
+from keyvend.schemas.cart import CartItemCreate, CartItemPublic, CartPublic, CheckoutPublic
+from keyvend.schemas.order import OrderCreate
+from keyvend.schemas.product import ProductSetup, ProductStatus
 from keyvend.services import order as orders
 from keyvend.services.product_types import get_type
 
@@ -27,22 +30,16 @@ class CartOwner:
     token_digest: str | None = None
 
 
-def add_item(
-    db: Database,
-    owner: CartOwner,
-    *,
-    product_id: int,
-    period: str | None = None,
-    quantity: int = 1,
-) -> bool:
+def add_item(db: Database, owner: CartOwner, data: CartItemCreate) -> bool:
     """Put an enabled product in the cart, checking its period and price now."""
-    period_text = str(parse_period(period)) if period else None
+    period_text = str(parse_period(data.period)) if data.period else None
+    quantity = data.quantity
     if not 1 <= quantity <= orders.MAX_QUANTITY:
         raise InvalidInput(
             f"quantity must be a whole number from 1 to {orders.MAX_QUANTITY}", field="quantity"
         )
     with db.unit_of_work() as uow:
-        product = _orderable(uow, product_id)
+        product = _orderable(uow, data.product_id)
         price_for(product.pricing, period_text)
         cart = _cart(uow, owner, create=True)
         assert cart is not None
@@ -67,7 +64,7 @@ def remove_item(db: Database, owner: CartOwner, item_id: int) -> bool:
     return True
 
 
-def get(db: Database, owner: CartOwner) -> dict[str, Any]:
+def get(db: Database, owner: CartOwner) -> CartPublic:
     """The cart's items with their current prices and the total."""
     with db.unit_of_work(read_only=True) as uow:
         cart = _cart(uow, owner, create=False)
@@ -81,19 +78,19 @@ def get(db: Database, owner: CartOwner) -> dict[str, Any]:
             except InvalidInput:  # the period was withdrawn since: show it, checkout refuses
                 unit = None
             items.append(
-                {
-                    "id": number,
-                    "product_id": product.id,
-                    "title": product.title,
-                    "period": item["period"],
-                    "quantity": item["quantity"],
-                    "available": unit is not None,
-                    "price": str(unit) if unit is not None else None,
-                    "total": str(unit * item["quantity"]) if unit is not None else None,
-                }
+                CartItemPublic(
+                    id=number,
+                    product_id=product.id,
+                    title=product.title,
+                    period=item["period"],
+                    quantity=item["quantity"],
+                    available=unit is not None,
+                    price=unit,
+                    total=unit * item["quantity"] if unit is not None else None,
+                )
             )
-    total = sum((Decimal(i["total"]) for i in items if i["available"]), Decimal("0.00"))
-    return {"items": items, "total": str(total)}
+    total = sum((i.total for i in items if i.total is not None), Decimal("0.00"))
+    return CartPublic(items=items, total=total)
 
 
 def reset(db: Database, owner: CartOwner) -> bool:
@@ -107,7 +104,7 @@ def reset(db: Database, owner: CartOwner) -> bool:
     return True
 
 
-def checkout(db: Database, client_id: int) -> dict[str, Any]:
+def checkout(db: Database, client_id: int) -> CheckoutPublic:
     """Turn the client's cart into orders, all or none; free and after_order ones activate."""
     with db.unit_of_work() as uow:
         cart = _cart(uow, CartOwner(client_id=client_id), create=False)
@@ -118,19 +115,21 @@ def checkout(db: Database, client_id: int) -> dict[str, Any]:
             product = _orderable(uow, item["product_id"])
             order = orders.place(
                 uow,
-                client_id=client_id,
-                product_id=product.id,
-                period=item["period"],
-                quantity=item["quantity"],
+                OrderCreate(
+                    client_id=client_id,
+                    product_id=product.id,
+                    period=item["period"],
+                    quantity=item["quantity"],
+                ),
             )
-            if is_free(product.pricing) or product.setup == "after_order":
-                orders.start(uow, order)
+            if is_free(product.pricing) or product.setup == ProductSetup.AFTER_ORDER:
+                orders.transition(uow, order, Action.ACTIVATE)
                 activated.append(order.id)
             ids.append(order.id)
             total += Decimal(order.price)
         cart.items = []
         uow.commit()
-    return {"order_id": ids[0], "orders": ids, "activated": activated, "total": str(total)}
+    return CheckoutPublic(order_id=ids[0], orders=ids, activated=activated, total=total)
 
 
 def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:
@@ -148,7 +147,7 @@ def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:
 
 def _orderable(uow: UnitOfWork, product_id: int) -> Product:
     product = uow.session.get(Product, product_id)
-    if product is None or product.status != "enabled":
+    if product is None or product.status != ProductStatus.ENABLED:
         raise NotFound("Product not found")
     get_type(product.type).require_available(uow)
     return product

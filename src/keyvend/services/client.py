@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, or_, select
 
 from keyvend.db.models import Client
@@ -12,26 +10,26 @@ from keyvend.domain.errors import Conflict, InvalidInput, NotFound
 from keyvend.domain.fields import choice, email_address, text
 from keyvend.domain.passwords import check_strength, hash_password, random_password
 from keyvend.domain.vault import new_token
+from keyvend.schemas.account import (
+    ClientCreate,
+    ClientPublic,
+    ClientStatus,
+    ClientUpdate,
+    NewAccount,
+)
+from keyvend.schemas.common import Page
 from keyvend.services.auth import end_sessions
-from keyvend.services.pagination import Page, paginate
-from keyvend.services.staff import NewAccount
+from keyvend.services.pagination import PageRequest, paginate
 
-STATUSES = ("active", "suspended", "canceled")
+STATUSES = tuple(s.value for s in ClientStatus)
 
 
-def create(
-    db: Database,
-    *,
-    email: str,
-    first_name: str,
-    last_name: str | None = None,
-    password: str | None = None,
-) -> NewAccount:
+def create(db: Database, data: ClientCreate) -> NewAccount:
     """Create a client with a fresh API token (returned once, stored hashed)."""
-    email = email_address(email)
-    first = text(first_name, name="first_name", max_length=100, required=True)
-    last = text(last_name, name="last_name", max_length=100)
-    password = random_password() if password is None else password
+    email = email_address(data.email)
+    first = text(data.first_name, name="first_name", max_length=100, required=True)
+    last = text(data.last_name, name="last_name", max_length=100)
+    password = random_password() if data.password is None else data.password
     check_strength(password)
     token = new_token()
     with db.unit_of_work() as uow:
@@ -40,7 +38,7 @@ def create(
             email=email,
             first_name=first,
             last_name=last,
-            status="active",
+            status=ClientStatus.ACTIVE,
             password_hash=hash_password(password),
             api_token_digest=db.vault.token_digest(token),
             created_at=uow.now(),
@@ -48,18 +46,27 @@ def create(
         )
         uow.session.add(client)
         uow.commit()
-        return NewAccount(client.id, email, password, token)
+        return NewAccount(id=client.id, email=email, password=password, api_token=token)
 
 
-def get(db: Database, client_id: int) -> dict[str, Any]:
+def signup(db: Database, data: ClientCreate, *, allowed: bool, confirm: str | None) -> int:
+    """A guest signs up (when sign-up is allowed); `confirm` must repeat the password."""
+    if not allowed:
+        raise InvalidInput("New client sign-up is disabled")
+    if confirm is not None and confirm != data.password:
+        raise InvalidInput("password_confirm does not match password", field="password")
+    return create(db, data).id
+
+
+def get(db: Database, client_id: int) -> ClientPublic:
     """One client, as the admin sees it."""
     with db.unit_of_work(read_only=True) as uow:
-        return to_api(_client(uow, client_id))
+        return ClientPublic.model_validate(_client(uow, client_id))
 
 
 def get_list(
-    db: Database, *, search: str | None = None, status: str | None = None, page: Page
-) -> dict[str, Any]:
+    db: Database, *, search: str | None = None, status: str | None = None, page: PageRequest
+) -> Page[ClientPublic]:
     """Clients, newest first, optionally filtered by a search text or status."""
     query = select(Client).order_by(Client.id.desc())
     if search:
@@ -74,29 +81,30 @@ def get_list(
     if status:
         query = query.where(Client.status == choice(status, name="status", options=STATUSES))
     with db.unit_of_work(read_only=True) as uow:
-        return paginate(uow, query, page, to_api)
+        return paginate(uow, query, page, ClientPublic)
 
 
-def update(db: Database, client_id: int, **changes: Any) -> bool:
-    """Change a client's email, names, status or password."""
+def update(db: Database, client_id: int, changes: ClientUpdate) -> bool:
+    """Change a client's email, names, status or password (unset or null fields stay)."""
+    sent = changes.model_dump(exclude_unset=True, exclude_none=True)
     with db.unit_of_work() as uow:
         client = _client(uow, client_id)
-        if changes.get("email") is not None:
-            email = email_address(changes["email"])
+        if "email" in sent:
+            email = email_address(sent["email"])
             if email != client.email:
                 _email_free(uow, email)
             client.email = email
-        if changes.get("first_name") is not None:
+        if "first_name" in sent:
             client.first_name = text(
-                changes["first_name"], name="first_name", max_length=100, required=True
+                sent["first_name"], name="first_name", max_length=100, required=True
             )
-        if changes.get("last_name") is not None:
-            client.last_name = text(changes["last_name"], name="last_name", max_length=100)
-        if changes.get("status") is not None:
-            client.status = choice(changes["status"], name="status", options=STATUSES)
-        if changes.get("password") is not None:
-            check_strength(changes["password"])
-            client.password_hash = hash_password(changes["password"])
+        if "last_name" in sent:
+            client.last_name = text(sent["last_name"], name="last_name", max_length=100)
+        if "status" in sent:
+            client.status = ClientStatus(choice(sent["status"], name="status", options=STATUSES))
+        if "password" in sent:
+            check_strength(sent["password"])
+            client.password_hash = hash_password(sent["password"])
             end_sessions(uow, "client", client.id)  # a new password logs out every browser
         client.updated_at = uow.now()
         uow.commit()
@@ -121,24 +129,6 @@ def reset_api_token(db: Database, client_id: int) -> str:
         client.updated_at = uow.now()
         uow.commit()
     return token
-
-
-def signup_allowed(allow: bool) -> None:
-    """Raise if guests may not sign up."""
-    if not allow:
-        raise InvalidInput("New client sign-up is disabled")
-
-
-def to_api(client: Client) -> dict[str, Any]:
-    return {
-        "id": client.id,
-        "email": client.email,
-        "first_name": client.first_name,
-        "last_name": client.last_name,
-        "status": client.status,
-        "created_at": client.created_at.isoformat(),
-        "updated_at": client.updated_at.isoformat(),
-    }
 
 
 def _client(uow: UnitOfWork, client_id: int) -> Client:

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from keyvend.db.models import Order
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.order_states import OrderStatus
-from keyvend.services.product_types import get_type
+from keyvend.domain.order_states import Action, OrderStatus
+from keyvend.services.order import transition
 
 
 def run(db: Database, *, grace_days: int) -> dict[str, Any]:
@@ -24,10 +24,7 @@ def run(db: Database, *, grace_days: int) -> dict[str, Any]:
             .with_for_update()
         ).all()
         for order in expired:
-            get_type(order.type).suspend(uow, order)
-            order.status = OrderStatus.SUSPENDED.value
-            order.reason = "Expired"
-            order.updated_at = uow.now()
+            transition(uow, order, Action.SUSPEND, reason="Expired")
         sessions = uow.session.execute(delete(SessionRow).where(SessionRow.expires_at < uow.now()))
         uow.commit()
     return {

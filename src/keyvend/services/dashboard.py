@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
+from keyvend.db.key_filters import valid_keys
 from keyvend.db.models import ApiKeyService, Client, Extension, Order, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.order_states import OrderStatus
+from keyvend.schemas.product import ProductStatus
+from keyvend.schemas.system import DashboardCounts
 from keyvend.services import extension
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Totals shown on the dashboard; `active_keys` is None while the key table is gone."""
-
-    products: int
-    enabled_products: int
-    clients: int
-    orders: int
-    active_orders: int
-    suspended_orders: int
-    pending_orders: int
-    active_keys: int | None
-
-
-def counts(db: Database) -> Counts:
+def counts(db: Database) -> DashboardCounts:
     """Products, clients, orders by status and keys that would check valid right now."""
     with db.unit_of_work(read_only=True) as uow:
         rows = uow.session.execute(
             select(Order.status, func.count(Order.id)).group_by(Order.status)
         ).all()
         by_status: dict[str, int] = {status: int(count) for status, count in rows}
-        return Counts(
+        return DashboardCounts(
             products=_count(uow, select(func.count(Product.id))),
             enabled_products=_count(
-                uow, select(func.count(Product.id)).where(Product.status == "enabled")
+                uow, select(func.count(Product.id)).where(Product.status == ProductStatus.ENABLED)
             ),
             clients=_count(uow, select(func.count(Client.id))),
             orders=sum(by_status.values()),
@@ -57,14 +45,4 @@ def _active_keys(uow: UnitOfWork) -> int | None:
     row = uow.session.get(Extension, extension.APIKEY)
     if row is None or row.status == extension.NOT_INSTALLED:
         return None  # uninstalling dropped the table
-    now = uow.now()
-    query = (
-        select(func.count(ApiKeyService.id))
-        .join(Order, Order.id == ApiKeyService.order_id)
-        .where(
-            ApiKeyService.enabled.is_(True),
-            Order.status == OrderStatus.ACTIVE.value,
-            or_(Order.expires_at.is_(None), Order.expires_at > now),
-        )
-    )
-    return _count(uow, query)
+    return _count(uow, valid_keys(select(func.count(ApiKeyService.id)), uow.now()))

@@ -9,9 +9,14 @@ from sqlalchemy import select
 from keyvend.db.models import ApiKeyService, Extension
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
+from keyvend.schemas.system import ExtensionPublic, ExtensionStatus
 
 APIKEY = "serviceapikey"
-ACTIVE, INACTIVE, NOT_INSTALLED = "active", "inactive", "not_installed"
+ACTIVE, INACTIVE, NOT_INSTALLED = (
+    ExtensionStatus.ACTIVE,
+    ExtensionStatus.INACTIVE,
+    ExtensionStatus.NOT_INSTALLED,
+)
 
 # name -> (version, description, the tables it owns)
 KNOWN: dict[str, tuple[str, str, list[Any]]] = {
@@ -31,7 +36,7 @@ def require_active(uow: UnitOfWork, name: str) -> None:
         raise ModuleInactive(name)
 
 
-def get_list(db: Database) -> list[dict[str, Any]]:
+def get_list(db: Database) -> list[ExtensionPublic]:
     """Every known extension with its status."""
     with db.unit_of_work(read_only=True) as uow:
         rows = {e.name: e for e in uow.session.scalars(select(Extension))}
@@ -90,7 +95,7 @@ def _known(name: str) -> None:
         raise NotFound(f"Extension {name[:64]} not found")
 
 
-def _set_status(uow: UnitOfWork, name: str, status: str) -> None:
+def _set_status(uow: UnitOfWork, name: str, status: ExtensionStatus) -> None:
     row = uow.session.get(Extension, name)
     if row is None:
         row = Extension(name=name, version=KNOWN[name][0], status=status, updated_at=uow.now())
@@ -99,13 +104,12 @@ def _set_status(uow: UnitOfWork, name: str, status: str) -> None:
     row.updated_at = uow.now()
 
 
-def _to_api(name: str, row: Extension | None) -> dict[str, Any]:
+def _to_api(name: str, row: Extension | None) -> ExtensionPublic:
     version, description, _ = KNOWN[name]
-    return {
-        "id": name,
-        "name": name,
-        "type": "mod",
-        "version": version,
-        "description": description,
-        "status": row.status if row else NOT_INSTALLED,
-    }
+    return ExtensionPublic(
+        id=name,
+        name=name,
+        version=version,
+        description=description,
+        status=ExtensionStatus(row.status) if row else NOT_INSTALLED,
+    )

@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 
 from keyvend.db.unit_of_work import UnitOfWork
+from keyvend.schemas.common import Page, Schema
 
-T = TypeVar("T")
+S = TypeVar("S", bound=Schema)
 
 
 @dataclass(frozen=True)
-class Page:
+class PageRequest:
     """Which page of a list to return (1-based)."""
 
     number: int = 1
     per_page: int = 100
 
 
-def paginate(
-    uow: UnitOfWork, query: Select[T], page: Page, to_api: Callable[[T], dict[str, Any]]
-) -> dict[str, Any]:
-    """Run `query` for one page and count the whole result."""
+def paginate(uow: UnitOfWork, query: Select[Any], page: PageRequest, schema: type[S]) -> Page[S]:
+    """Run `query` for one page, count the whole result, and show each row as `schema`."""
     total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = uow.session.scalars(
         query.offset((page.number - 1) * page.per_page).limit(page.per_page)
     ).all()
     total = int(total or 0)
-    return {
-        "list": [to_api(row) for row in rows],
-        "total": total,
-        "page": page.number,
-        "per_page": page.per_page,
-        "pages": max(1, -(-total // page.per_page)),
-    }
+    return Page[S](
+        list=[schema.model_validate(row) for row in rows],
+        total=total,
+        page=page.number,
+        per_page=page.per_page,
+        pages=max(1, -(-total // page.per_page)),
+    )

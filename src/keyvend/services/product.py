@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from keyvend.db.models import Order, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
@@ -13,26 +13,35 @@ from keyvend.domain.fields import choice, text
 from keyvend.domain.keygen import custom_params
 from keyvend.domain.order_states import OrderStatus
 from keyvend.domain.pricing import FREE, parse_pricing
-from keyvend.services.pagination import Page, paginate
+from keyvend.schemas.common import Page
+from keyvend.schemas.product import (
+    ProductCreate,
+    ProductOffer,
+    ProductPublic,
+    ProductSetup,
+    ProductStatus,
+    ProductUpdate,
+)
+from keyvend.services.pagination import PageRequest, paginate
 from keyvend.services.product_types import get_type
 
-STATUSES = ("enabled", "disabled")
-SETUPS = ("after_order", "after_payment", "manual")
+STATUSES = tuple(s.value for s in ProductStatus)
+SETUPS = tuple(s.value for s in ProductSetup)
 _LIVE_ORDERS = (OrderStatus.PENDING_SETUP, OrderStatus.ACTIVE, OrderStatus.SUSPENDED)
 
 
-def prepare(db: Database, *, title: str, type: str) -> int:
+def prepare(db: Database, data: ProductCreate) -> int:
     """Create a product of a type with that type's default config; it starts disabled and free."""
-    title = text(title, name="title", max_length=255, required=True)
-    product_type = get_type(type)
+    title = text(data.title, name="title", max_length=255, required=True)
+    product_type = get_type(data.type)
     with db.unit_of_work() as uow:
         product_type.require_available(uow)
         product = Product(
             title=title,
             description="",
             type=product_type.name,
-            status="disabled",
-            setup="after_payment",
+            status=ProductStatus.DISABLED,
+            setup=ProductSetup.AFTER_PAYMENT,
             pricing=dict(FREE),
             config=product_type.default_config(),
             created_at=uow.now(),
@@ -43,7 +52,7 @@ def prepare(db: Database, *, title: str, type: str) -> int:
         return product.id
 
 
-def update(db: Database, product_id: int, **changes: Any) -> bool:
+def update(db: Database, product_id: int, changes: ProductUpdate) -> bool:
     """Change title, description, status, setup or pricing; all validated before saving."""
     with db.unit_of_work() as uow:
         _apply(uow, _product(uow, product_id), changes)
@@ -51,7 +60,7 @@ def update(db: Database, product_id: int, **changes: Any) -> bool:
     return True
 
 
-def save(db: Database, product_id: int, *, config: dict[str, Any], **changes: Any) -> bool:
+def save(db: Database, product_id: int, *, config: dict[str, Any], changes: ProductUpdate) -> bool:
     """`update` and `update_config` in one transaction: everything is saved or nothing."""
     with db.unit_of_work() as uow:
         product = _product(uow, product_id)
@@ -63,17 +72,19 @@ def save(db: Database, product_id: int, *, config: dict[str, Any], **changes: An
     return True
 
 
-def _apply(uow: UnitOfWork, product: Product, changes: dict[str, Any]) -> None:
-    if changes.get("title") is not None:
-        product.title = text(changes["title"], name="title", max_length=255, required=True)
-    if changes.get("description") is not None:
-        product.description = text(changes["description"], name="description", max_length=10_000)
-    if changes.get("status") is not None:
-        product.status = choice(changes["status"], name="status", options=STATUSES)
-    if changes.get("setup") is not None:
-        product.setup = choice(changes["setup"], name="setup", options=SETUPS)
-    if changes.get("pricing") is not None:
-        product.pricing = parse_pricing(changes["pricing"])
+def _apply(uow: UnitOfWork, product: Product, changes: ProductUpdate) -> None:
+    """Validate and set the fields that were sent (unset or null fields stay as they are)."""
+    sent = changes.model_dump(exclude_unset=True, exclude_none=True)
+    if "title" in sent:
+        product.title = text(sent["title"], name="title", max_length=255, required=True)
+    if "description" in sent:
+        product.description = text(sent["description"], name="description", max_length=10_000)
+    if "status" in sent:
+        product.status = ProductStatus(choice(sent["status"], name="status", options=STATUSES))
+    if "setup" in sent:
+        product.setup = ProductSetup(choice(sent["setup"], name="setup", options=SETUPS))
+    if "pricing" in sent:
+        product.pricing = parse_pricing(sent["pricing"])
     product.updated_at = uow.now()
 
 
@@ -89,36 +100,56 @@ def update_config(db: Database, product_id: int, config: dict[str, Any]) -> bool
     return True
 
 
-def get(db: Database, product_id: int, *, public: bool = False) -> dict[str, Any]:
-    """One product; `public` hides disabled products and internal fields."""
+def get(db: Database, product_id: int) -> ProductPublic:
+    """One product, as the admin sees it."""
+    with db.unit_of_work(read_only=True) as uow:
+        return ProductPublic.model_validate(_product(uow, product_id))
+
+
+def offer(db: Database, product_id: int) -> ProductOffer:
+    """One enabled product, as anyone may see it."""
     with db.unit_of_work(read_only=True) as uow:
         product = _product(uow, product_id)
-        if public and product.status != "enabled":
+        if product.status != ProductStatus.ENABLED:
             raise NotFound("Product not found")
-        return to_public(product) if public else to_api(product)
+        return to_offer(product)
 
 
 def get_list(
     db: Database,
     *,
-    page: Page,
-    public: bool = False,
+    page: PageRequest,
     status: str | None = None,
     type: str | None = None,
     search: str | None = None,
-) -> dict[str, Any]:
-    """Products by id; the public list holds enabled products only."""
-    query = select(Product).order_by(Product.id)
-    if public:
-        query = query.where(Product.status == "enabled")
-    elif status:
+) -> Page[ProductPublic]:
+    """Products by id, filtered by status, type and a title search."""
+    query = _listing(type=type, search=search)
+    if status:
         query = query.where(Product.status == choice(status, name="status", options=STATUSES))
+    with db.unit_of_work(read_only=True) as uow:
+        return paginate(uow, query, page, ProductPublic)
+
+
+def catalogue(
+    db: Database, *, page: PageRequest, type: str | None = None, search: str | None = None
+) -> Page[ProductOffer]:
+    """The enabled products, as anyone may see them."""
+    query = _listing(type=type, search=search).where(Product.status == ProductStatus.ENABLED)
+    with db.unit_of_work(read_only=True) as uow:
+        listed = paginate(uow, query, page, ProductPublic)
+    return Page[ProductOffer](
+        **{**listed.model_dump(exclude={"list"}), "list": [to_offer(p) for p in listed.list]}
+    )
+
+
+def _listing(*, type: str | None, search: str | None) -> Select[Any]:
+    query = select(Product).order_by(Product.id)
     if type:
         query = query.where(Product.type == get_type(type).name)
     if search:
         query = query.where(func.lower(Product.title).like(f"%{search.strip().lower()}%"))
-    with db.unit_of_work(read_only=True) as uow:
-        return paginate(uow, query, page, to_public if public else to_api)
+    return query
 
 
 def delete(db: Database, product_id: int) -> bool:
@@ -137,31 +168,16 @@ def delete(db: Database, product_id: int) -> bool:
     return True
 
 
-def to_api(product: Product) -> dict[str, Any]:
-    return {
-        "id": product.id,
-        "title": product.title,
-        "description": product.description,
-        "type": product.type,
-        "status": product.status,
-        "setup": product.setup,
-        "pricing": product.pricing,
-        "config": product.config,
-        "created_at": product.created_at.isoformat(),
-        "updated_at": product.updated_at.isoformat(),
-    }
-
-
-def to_public(product: Product) -> dict[str, Any]:
+def to_offer(product: Product | ProductPublic) -> ProductOffer:
     """What anyone may see: no key format, only the advertised custom parameters."""
-    return {
-        "id": product.id,
-        "title": product.title,
-        "description": product.description,
-        "type": product.type,
-        "pricing": product.pricing,
-        "params": custom_params(product.config),
-    }
+    return ProductOffer(
+        id=product.id,
+        title=product.title,
+        description=product.description,
+        type=product.type,
+        pricing=product.pricing,
+        params=custom_params(product.config),
+    )
 
 
 def _product(uow: UnitOfWork, product_id: int) -> Product:

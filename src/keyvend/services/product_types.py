@@ -8,6 +8,7 @@ from typing import Any
 from keyvend.db.models import Order
 from keyvend.db.unit_of_work import UnitOfWork
 from keyvend.domain.errors import InvalidInput
+from keyvend.schemas.order import ServicePublic
 from keyvend.services import extension
 
 
@@ -38,9 +39,9 @@ class ProductType:
     def uncancel(self, uow: UnitOfWork, order: Order) -> None: ...
     def delete(self, uow: UnitOfWork, order: Order) -> None: ...
 
-    def to_api(self, uow: UnitOfWork, order: Order) -> dict[str, Any]:
+    def to_api(self, uow: UnitOfWork, order: Order) -> ServicePublic:
         """The service behind an order, as `order/service` shows it."""
-        return {"id": order.id, "config": order.config}
+        return ServicePublic(id=order.id, config=order.config)
 
 
 _REGISTRY: dict[str, ProductType] = {}

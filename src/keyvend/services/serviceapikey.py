@@ -12,7 +12,7 @@ from keyvend.db.models import ApiKeyService
 from keyvend.db.unit_of_work import Clock, Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
 from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
-from keyvend.domain.order_states import OrderStatus
+from keyvend.domain.order_states import is_valid
 from keyvend.domain.vault import same
 from keyvend.services import extension
 from keyvend.services.apikey_type import assign_new_key
@@ -58,12 +58,8 @@ def lookup(db: Database, key: str) -> KeyRow:
 
 
 def _is_valid(row: KeyRow, clock: Clock) -> bool:
-    # The clock is read only for keys that can expire: most never do, and it is on every check.
-    expires_at = row.expires_at
-    return (
-        row.enabled
-        and row.order_status == OrderStatus.ACTIVE
-        and (expires_at is None or clock() < expires_at)
+    return is_valid(
+        enabled=row.enabled, status=row.order_status or "", expires_at=row.expires_at, clock=clock
     )
 
 

@@ -6,9 +6,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import KeyvendError
+from keyvend.schemas.account import ClientCreate, NewAccount
 from keyvend.services import client, order
-from keyvend.services.pagination import Page
-from keyvend.services.staff import NewAccount
+from keyvend.services.pagination import PageRequest
 from keyvend.web.forms import Ctx, page
 
 PER_PAGE = 50
@@ -19,7 +19,9 @@ CLIENT_FIELDS = ("email", "first_name", "last_name")
 def client_list(ctx: Ctx) -> Response:
     """Clients, newest first; search by email or name."""
     search = ctx.query("search").strip()
-    result = client.get_list(ctx.db, search=search or None, page=Page(ctx.page_number(), PER_PAGE))
+    result = client.get_list(
+        ctx.db, search=search or None, page=PageRequest(ctx.page_number(), PER_PAGE)
+    )
     return ctx.render("admin/clients.html", title="Clients", result=result, search=search)
 
 
@@ -35,7 +37,7 @@ def create_client(ctx: Ctx) -> Response:
     values = {name: ctx.form.get(name)[:255] for name in CLIENT_FIELDS}
     password = ctx.form.get("password")[:256] or None
     try:
-        account = client.create(ctx.db, password=password, **values)
+        account = client.create(ctx.db, ClientCreate(password=password, **values))
     except KeyvendError as exc:
         return ctx.render(
             "admin/client_new.html",
@@ -58,10 +60,10 @@ def _client_page(
     ctx: Ctx, client_id: int, *, created: NewAccount | None = None, generated: bool = False
 ) -> Response:
     found = client.get(ctx.db, client_id)
-    orders = order.get_list(ctx.db, page=Page(1, 100), client_id=client_id)["list"]
+    orders = order.get_list(ctx.db, page=PageRequest(1, 100), client_id=client_id).list
     return ctx.render(
         "admin/client.html",
-        title=found["email"],
+        title=found.email,
         found=found,
         orders=orders,
         created=created,

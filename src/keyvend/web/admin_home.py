@@ -7,11 +7,9 @@ from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
 from keyvend.services import dashboard, extension, order, staff
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from keyvend.web.forms import Ctx, page
 from keyvend.web.sessions import login_form
-
-EXTENSION_ACTIONS = ("activate", "deactivate", "uninstall")
 
 
 @page(None)
@@ -24,7 +22,7 @@ def home(ctx: Ctx) -> Response:
         title="Dashboard",
         profile=staff.get_profile(ctx.db, ctx.actor.id),
         counts=dashboard.counts(ctx.db),
-        recent=order.get_list(ctx.db, page=Page(1, 8))["list"],
+        recent=order.get_list(ctx.db, page=PageRequest(1, 8)).list,
     )
 
 

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
-from keyvend.domain.order_states import TRANSITIONS, OrderStatus
+from keyvend.domain.order_states import Action, OrderStatus, allowed_actions
+from keyvend.schemas.account import ClientPublic
+from keyvend.schemas.order import OrderCreate, OrderPublic
 from keyvend.services import client, order, product
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
 from keyvend.web.forms import Ctx, form_id, page
 from keyvend.web.product_form import KeyFields, key_fields_from_config, sample_key
 
 PER_PAGE = 50
 CHOICES = 500
-ACTIONS: dict[str, tuple[Any, str]] = {
-    "activate": (order.activate, "Order activated; its key is issued."),
-    "renew": (order.renew, "Order renewed for another period."),
-    "suspend": (order.suspend, "Order suspended; its key no longer checks valid."),
-    "unsuspend": (order.unsuspend, "Order unsuspended; its key works again."),
-    "cancel": (order.cancel, "Order canceled; its key no longer checks valid."),
-    "uncancel": (order.uncancel, "Order uncanceled."),
+DONE: dict[Action, str] = {
+    Action.ACTIVATE: "Order activated; its key is issued.",
+    Action.RENEW: "Order renewed for another period.",
+    Action.SUSPEND: "Order suspended; its key no longer checks valid.",
+    Action.UNSUSPEND: "Order unsuspended; its key works again.",
+    Action.CANCEL: "Order canceled; its key no longer checks valid.",
+    Action.UNCANCEL: "Order uncanceled.",
 }
-WITH_REASON = ("suspend", "cancel")
+WITH_REASON = (Action.SUSPEND, Action.CANCEL)
 STATUS_CHOICES = [("", "Any status"), *[(s.value, s.value) for s in OrderStatus]]
 NEW_ORDER_FIELDS = ("client_id", "product_id", "period")
 
@@ -34,7 +34,9 @@ NEW_ORDER_FIELDS = ("client_id", "product_id", "period")
 def order_list(ctx: Ctx) -> Response:
     """Orders, newest first, filtered by status."""
     status = ctx.query("status")
-    result = order.get_list(ctx.db, page=Page(ctx.page_number(), PER_PAGE), status=status or None)
+    result = order.get_list(
+        ctx.db, page=PageRequest(ctx.page_number(), PER_PAGE), status=status or None
+    )
     return ctx.render(
         "admin/orders.html",
         title="Orders",
@@ -58,13 +60,13 @@ def create_order(ctx: Ctx) -> Response:
     values["activate"] = "1" if ctx.form.checked("activate") else ""
     try:
         ids = [form_id(values["client_id"], "client"), form_id(values["product_id"], "product")]
-        order_id = order.create(
-            ctx.db,
+        data = OrderCreate(
             client_id=ids[0],
             product_id=ids[1],
             period=values["period"] or None,
             activate=bool(values["activate"]),
         )
+        order_id = order.create(ctx.db, data)
     except KeyvendError as exc:
         return _new_order_page(ctx, values, error=exc)
     return ctx.redirect(f"/admin/orders/{order_id}", f"Order #{order_id} created.")
@@ -73,10 +75,10 @@ def create_order(ctx: Ctx) -> Response:
 def _new_order_page(
     ctx: Ctx, values: dict[str, str], *, error: KeyvendError | None = None
 ) -> Response:
-    clients = client.get_list(ctx.db, page=Page(1, CHOICES))["list"]
-    products = product.get_list(ctx.db, page=Page(1, CHOICES))["list"]
-    client_choices = [(str(c["id"]), f"{c['email']} ({c['first_name']})") for c in clients]
-    product_choices = [(str(p["id"]), f"{p['title']} ({p['status']})") for p in products]
+    clients = client.get_list(ctx.db, page=PageRequest(1, CHOICES)).list
+    products = product.get_list(ctx.db, page=PageRequest(1, CHOICES)).list
+    client_choices = [(str(c.id), f"{c.email} ({c.first_name})") for c in clients]
+    product_choices = [(str(p.id), f"{p.title} ({p.status})") for p in products]
     return ctx.render(
         "admin/order_new.html",
         status=400 if error else 200,
@@ -107,7 +109,7 @@ def order_page(
 ) -> Response:
     """Render the order page; the key form shows `keys` as typed when given."""
     view = order_view.load(ctx.db, order_id)
-    owner = _owner(ctx, view.order["client_id"])
+    owner = _owner(ctx, view.order.client_id)
     keys = keys or key_fields_from_config(view.config)
     sample, sample_error = sample_key(keys)
     return ctx.render(
@@ -119,7 +121,7 @@ def order_page(
         actions=_allowed(view.order),
         revealed=revealed,
         keys=keys,
-        key_valid=view.service["valid"] if view.service and valid is None else valid,
+        key_valid=view.service.valid if view.service and valid is None else valid,
         sample=sample,
         sample_error=sample_error,
         error=error,
@@ -128,33 +130,30 @@ def order_page(
     )
 
 
-def _owner(ctx: Ctx, client_id: int) -> dict[str, Any] | None:
+def _owner(ctx: Ctx, client_id: int) -> ClientPublic | None:
     try:
         return client.get(ctx.db, client_id)
     except NotFound:
         return None
 
 
-def _allowed(found: dict[str, Any]) -> list[str]:
-    allowed = [a for a, (origins, _) in TRANSITIONS.items() if found["status"] in origins]
-    return [a for a in allowed if a != "renew" or found["period"]]
+def _allowed(found: OrderPublic) -> list[Action]:
+    return allowed_actions(found.status, has_period=found.period is not None)
 
 
 @page("admin")
 def change_status(ctx: Ctx) -> Response:
     """Activate, renew, suspend, unsuspend, cancel or uncancel (with a reason where it fits)."""
-    order_id, action = ctx.path_int("id"), ctx.form.get("action")
-    if action not in ACTIONS:
+    order_id, name = ctx.path_int("id"), ctx.form.get("action")
+    if name not in DONE:
         raise InvalidInput("Unknown action")
-    function, done = ACTIONS[action]
+    action = Action(name)
+    reason = ctx.form.get("reason")[:255] or None if action in WITH_REASON else None
     try:
-        if action in WITH_REASON:
-            function(ctx.db, order_id, reason=ctx.form.get("reason")[:255] or None)
-        else:
-            function(ctx.db, order_id)
+        order.act(ctx.db, order_id, action, reason=reason)
     except KeyvendError as exc:
         return order_page(ctx, order_id, error=exc.message)
-    return ctx.redirect(f"/admin/orders/{order_id}", done)
+    return ctx.redirect(f"/admin/orders/{order_id}", DONE[action])
 
 
 @page("admin")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.schemas.product import ProductCreate, ProductPublic, ProductUpdate
 from keyvend.services import product
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from keyvend.web.forms import Ctx, FormValues, page
 from keyvend.web.product_form import (
     KeyFields,
@@ -33,7 +32,10 @@ def product_list(ctx: Ctx) -> Response:
     """Every product, filtered by a title search and status."""
     search, status = ctx.query("search").strip(), ctx.query("status")
     result = product.get_list(
-        ctx.db, page=Page(ctx.page_number(), PER_PAGE), search=search or None, status=status or None
+        ctx.db,
+        page=PageRequest(ctx.page_number(), PER_PAGE),
+        search=search or None,
+        status=status or None,
     )
     return ctx.render(
         "admin/products.html", title="Products", result=result, search=search, status_filter=status
@@ -51,7 +53,9 @@ def create_product(ctx: Ctx) -> Response:
     """Create a product (disabled and free) and go on to its settings."""
     values = {"title": ctx.form.get("title")[:255], "type": ctx.form.get("type", "apikey")[:50]}
     try:
-        product_id = product.prepare(ctx.db, title=values["title"], type=values["type"])
+        product_id = product.prepare(
+            ctx.db, ProductCreate(title=values["title"], type=values["type"])
+        )
     except KeyvendError as exc:
         return ctx.render(
             "admin/product_new.html",
@@ -68,9 +72,9 @@ def create_product(ctx: Ctx) -> Response:
 def edit_product(ctx: Ctx) -> Response:
     """The product form: details, pricing, key format and custom parameters."""
     found = product.get(ctx.db, ctx.path_int("id"))
-    values = {name: found[name] for name in PRODUCT_FIELDS}
-    keys = key_fields_from_config(found["config"])
-    return _edit_page(ctx, found, values, keys, pricing_fields_from_pricing(found["pricing"]))
+    values = {name: str(getattr(found, name)) for name in PRODUCT_FIELDS}
+    keys = key_fields_from_config(found.config)
+    return _edit_page(ctx, found, values, keys, pricing_fields_from_pricing(found.pricing))
 
 
 @page("admin")
@@ -85,19 +89,18 @@ def save_product(ctx: Ctx) -> Response:
     try:
         product.save(
             ctx.db,
-            found["id"],
+            found.id,
             config=config_from_fields(keys),
-            pricing=pricing_from_fields(pricing),
-            **values,
+            changes=ProductUpdate(pricing=pricing_from_fields(pricing), **values),
         )
     except KeyvendError as exc:
         return _edit_page(ctx, found, values, keys, pricing, error=exc)
-    return ctx.redirect(f"/admin/products/{found['id']}", f"Product “{values['title']}” saved.")
+    return ctx.redirect(f"/admin/products/{found.id}", f"Product “{values['title']}” saved.")
 
 
 def _edit_page(
     ctx: Ctx,
-    found: dict[str, Any],
+    found: ProductPublic,
     values: dict[str, str],
     keys: KeyFields,
     pricing: PricingFields,
@@ -108,7 +111,7 @@ def _edit_page(
     return ctx.render(
         "admin/product_edit.html",
         status=400 if error else 200,
-        title=f"Product: {found['title']}",
+        title=f"Product: {found.title}",
         product=found,
         values=values,
         keys=keys,

@@ -6,9 +6,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.schemas.cart import CartItemCreate
 from keyvend.services import cart, client, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
 from keyvend.web.forms import Ctx, form_id, is_number, page
 from keyvend.web.sessions import login_form
@@ -21,14 +22,14 @@ def home(ctx: Ctx) -> Response:
     """My services, or the login form for anyone who is not a logged-in client."""
     if ctx.actor is None or ctx.actor.role != "client":
         return login_form(ctx, "client")
-    orders = order.get_list(ctx.db, page=Page(1, 100), client_id=ctx.actor.id)
-    return ctx.render("client/home.html", title="My services", orders=orders["list"])
+    orders = order.get_list(ctx.db, page=PageRequest(1, 100), client_id=ctx.actor.id)
+    return ctx.render("client/home.html", title="My services", orders=orders.list)
 
 
 @page(None)
 def catalogue(ctx: Ctx) -> Response:
     """Enabled products with their prices and custom parameters."""
-    result = product.get_list(ctx.db, page=Page(ctx.page_number(), CATALOGUE_PAGE), public=True)
+    result = product.catalogue(ctx.db, page=PageRequest(ctx.page_number(), CATALOGUE_PAGE))
     is_client = ctx.actor is not None and ctx.actor.role == "client"
     return ctx.render("client/catalogue.html", title="Catalogue", result=result, client=is_client)
 
@@ -49,12 +50,8 @@ def add_to_cart(ctx: Ctx) -> Response:
     """Put a product in the cart for the chosen period."""
     try:
         product_id = form_id(ctx.form.get("product_id"), "product")
-        cart.add_item(
-            ctx.db,
-            CartOwner(client_id=ctx.actor_id),
-            product_id=product_id,
-            period=ctx.form.get("period") or None,
-        )
+        item = CartItemCreate(product_id=product_id, period=ctx.form.get("period") or None)
+        cart.add_item(ctx.db, CartOwner(client_id=ctx.actor_id), item)
     except KeyvendError as exc:
         return ctx.redirect("/products", f"Could not add it to your cart: {exc.message}")
     return ctx.redirect("/cart", "Added to your cart. Check it and place your order.")
@@ -75,8 +72,8 @@ def checkout(ctx: Ctx) -> Response:
         result = cart.checkout(ctx.db, ctx.actor_id)
     except KeyvendError as exc:
         return _cart_page(ctx, error=exc.message, status=400)
-    first = result["order_id"]
-    if first in result["activated"]:
+    first = result.order_id
+    if first in result.activated:
         message = f"Order #{first} is active. Here is your API key."
     else:
         message = f"Order #{first} is placed; its key is issued once the order is activated."
@@ -104,7 +101,7 @@ def _service_page(ctx: Ctx, *, revealed: bool) -> Response:
     base = str(ctx.request.base_url).rstrip("/")
     return ctx.render(
         "client/service.html",
-        title=view.order["title"],
+        title=view.order.title,
         view=view,
         revealed=revealed,
         base_url=base,

@@ -19,8 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from keyvend.api.auth import SESSION_COOKIE, login_cookies
-from keyvend.api.ratelimit import RateLimiter, Verdict
+from keyvend.api.registry import ENDPOINTS
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import (
@@ -33,18 +32,27 @@ from keyvend.domain.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from keyvend.domain.vault import new_token, same
+from keyvend.domain.vault import new_token
+from keyvend.edge import csrf
+from keyvend.edge.cookies import (
+    FLASH_COOKIE,
+    FORM_COOKIE,
+    SESSION_COOKIE,
+    Cookie,
+    login_cookies,
+    write_cookies,
+)
+from keyvend.edge.ratelimit import Verdict, guard
 from keyvend.services import auth
 from keyvend.services.auth import Actor, Role
 from keyvend.web.templating import render_template
 
-FLASH_COOKIE = "keyvend_flash"
-FORM_COOKIE = "keyvend_form"
 MAX_FIELDS = 1000
 MAX_VALUE = 20_000
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 FORM_COOKIE_SECONDS = 24 * 3600
+FLASH_COOKIE_SECONDS = 120
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -99,6 +107,7 @@ class Ctx:
     csrf: str
     form: FormValues = field(default_factory=FormValues)
     new_form_token: str | None = None
+    cookies: list[Cookie] = field(default_factory=list)  # set on the response it returns
 
     @property
     def db(self) -> Database:
@@ -146,61 +155,35 @@ class Ctx:
         )
         response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
         if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
+            self.cookies.append(Cookie(FLASH_COOKIE, None))
         return self._finish(response)
 
     def redirect(self, url: str, message: str | None = None) -> Response:
         """POST-redirect-GET; the message is shown once on the next page."""
         response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
         if message:
-            response.set_cookie(
-                FLASH_COOKIE,
-                quote(message),
-                max_age=120,
-                httponly=True,
-                samesite="lax",
-                secure=self._secure,
-            )
+            self.cookies.append(Cookie(FLASH_COOKIE, quote(message), FLASH_COOKIE_SECONDS))
         return self._finish(response)
 
     def json(self, data: Any, status: int = 200) -> Response:
         return self._finish(JSONResponse(data, status_code=status, headers=SECURITY_HEADERS))
 
     def limit(self, call: tuple[str, str, str]) -> None:
-        """Count this request against the API's rate limits for `call` (logins, sign-ups)."""
-        limiter: RateLimiter = self.request.app.state.limiter
-        limiter.before_call(limiter.request_ip(self.request), call, Verdict())
+        """Count this request against the rate limits of the API endpoint `call` (the one
+        doing the same: log in, sign up), as that endpoint itself would."""
+        policies = ENDPOINTS[call].policies
+        guard(self.request.scope, lambda: None, policies=policies, verdict=Verdict())
 
     def start_session(self, session: auth.LoginSession, home: str, message: str) -> Response:
         """Set the session and CSRF cookies of a fresh login and go to `home`."""
-        response = self.redirect(home, message)
-        for name, value, http_only, max_age in login_cookies(
-            session, self.settings.session_ttl_hours
-        ):
-            response.set_cookie(
-                name,
-                value,
-                max_age=max_age,
-                httponly=http_only,
-                samesite="lax",
-                secure=self._secure,
-            )
-        return response
-
-    @property
-    def _secure(self) -> bool:
-        return self.request.url.scheme == "https"
+        self.cookies.extend(login_cookies(session, self.settings.session_ttl_hours))
+        return self.redirect(home, message)
 
     def _finish(self, response: Response) -> Response:
+        cookies = list(self.cookies)
         if self.new_form_token:
-            response.set_cookie(
-                FORM_COOKIE,
-                self.new_form_token,
-                max_age=FORM_COOKIE_SECONDS,
-                httponly=True,
-                samesite="lax",
-                secure=self._secure,
-            )
+            cookies.append(Cookie(FORM_COOKIE, self.new_form_token, FORM_COOKIE_SECONDS))
+        write_cookies(self.request, response, cookies)
         return response
 
 
@@ -247,7 +230,10 @@ def _context(request: Request, role: Role | None, form: FormValues) -> Ctx | Res
     form_token = request.cookies.get(FORM_COOKIE)
     fresh = None if session_csrf or form_token else new_token()
     ctx = Ctx(request, actor, session_csrf or form_token or fresh or "", form, fresh)
-    if posted and not _csrf_ok(form.get("csrf"), session_csrf, form_token, role is None):
+    sent = form.get(csrf.CSRF_FIELD)
+    if posted and not csrf.form_ok(
+        sent, session_csrf=session_csrf, form_token=form_token, public_page=role is None
+    ):
         ctx.csrf = session_csrf or form_token or ""
         return ctx.render(
             "error.html",
@@ -257,14 +243,6 @@ def _context(request: Request, role: Role | None, form: FormValues) -> Ctx | Res
             "Go back, reload the page and submit it again.",
         )
     return ctx
-
-
-def _csrf_ok(sent: str, session_csrf: str | None, form_token: str | None, guest: bool) -> bool:
-    if not sent:
-        return False
-    if session_csrf is not None and same(sent, session_csrf):
-        return True
-    return guest and form_token is not None and same(sent, form_token)
 
 
 def _session(db: Database, token: str) -> tuple[Actor | None, str | None]:

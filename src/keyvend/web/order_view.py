@@ -6,28 +6,42 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import KeyvendError
+from keyvend.domain.errors import NotFound
 from keyvend.domain.keygen import custom_params
-from keyvend.services import order, serviceapikey
+from keyvend.schemas.order import ApiKeyServicePublic, OrderDetail, OrderPublic
+from keyvend.services import order
 
 
 @dataclass(frozen=True)
 class OrderView:
-    """An order with its API-key service; `note` says why there is no key to show."""
+    """An order with its API-key service, read in one transaction (`order.detail`)."""
 
-    order: dict[str, Any]
-    service: dict[str, Any] | None
-    note: str | None
-    valid: bool | None
+    detail: OrderDetail
+
+    @property
+    def order(self) -> OrderPublic:
+        return self.detail.order
+
+    @property
+    def service(self) -> ApiKeyServicePublic | None:
+        return self.detail.service
+
+    @property
+    def note(self) -> str | None:
+        """Why there is no key to show, if there is none."""
+        return self.detail.note
+
+    @property
+    def valid(self) -> bool | None:
+        return self.detail.valid
 
     @property
     def key(self) -> str | None:
-        return self.service["api_key"] if self.service else None
+        return self.service.api_key if self.service else None
 
     @property
     def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = self.service["config"] if self.service else self.order["config"]
-        return config
+        return self.service.config if self.service else self.order.config
 
     @property
     def params(self) -> dict[str, Any]:
@@ -40,18 +54,12 @@ class OrderView:
 
 def load(db: Database, order_id: int, *, client_id: int | None = None) -> OrderView:
     """The order (a client only finds their own), its service and the key's validity now."""
-    found = order.get(db, order_id, client_id=client_id)
-    try:
-        service = order.service(db, order_id, client_id=client_id)
-    except KeyvendError as exc:  # no key yet, or the extension is off
-        return OrderView(found, None, exc.message, None)
-    valid = serviceapikey.check(db, service["api_key"]) if "api_key" in service else None
-    return OrderView(found, service if "api_key" in service else None, None, valid)
+    return OrderView(order.detail(db, order_id, client_id=client_id))
 
 
 def reveal(db: Database, order_id: int, *, client_id: int | None = None) -> str:
     """The plain key of an order, for the owner or an admin who asked to see it."""
-    key = order.service(db, order_id, client_id=client_id).get("api_key")
-    if not isinstance(key, str):
-        raise KeyvendError("This order has no API key")
-    return key
+    found = order.service(db, order_id, client_id=client_id)
+    if not isinstance(found, ApiKeyServicePublic):
+        raise NotFound("This order has no API key")
+    return found.api_key

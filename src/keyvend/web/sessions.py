@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keyvend.api.auth import CSRF_COOKIE, SESSION_COOKIE
-from keyvend.domain.errors import InvalidInput, KeyvendError
+from keyvend.domain.errors import KeyvendError
+from keyvend.edge.cookies import SESSION_COOKIE, logout_cookies
+from keyvend.schemas.account import ClientCreate
 from keyvend.services import auth, client
 from keyvend.services.auth import Role
 from keyvend.web.forms import Ctx, page
@@ -59,10 +60,8 @@ def logout(ctx: Ctx) -> Response:
     if token:
         auth.logout(ctx.db, token)
     home = "/admin" if ctx.form.get("next") == "/admin" else "/"  # never an open redirect
-    response = ctx.redirect(home, "You are logged out.")
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
-    return response
+    ctx.cookies.extend(logout_cookies())
+    return ctx.redirect(home, "You are logged out.")
 
 
 @page(None)
@@ -80,12 +79,14 @@ def signup(ctx: Ctx) -> Response:
     password = ctx.form.get("password")[:256]
     try:
         ctx.limit(SIGNUP_CALL)
-        client.signup_allowed(ctx.settings.allow_signup)
-        if password != ctx.form.get("password_confirm")[:256]:
-            raise InvalidInput("password_confirm does not match password")
-        client.create(ctx.db, password=password, **values)
+        client.signup(
+            ctx.db,
+            ClientCreate(password=password, **values),
+            allowed=ctx.settings.allow_signup,
+            confirm=ctx.form.get("password_confirm")[:256],
+        )
     except KeyvendError as exc:
-        return _signup_page(ctx, values, error=exc.message, status=400)
+        return _signup_page(ctx, values, error=exc, status=400)
     session = auth.login(
         ctx.db,
         "client",
@@ -97,18 +98,15 @@ def signup(ctx: Ctx) -> Response:
 
 
 def _signup_page(
-    ctx: Ctx, values: dict[str, str], *, error: str | None = None, status: int = 200
+    ctx: Ctx, values: dict[str, str], *, error: KeyvendError | None = None, status: int = 200
 ) -> Response:
-    bad = next(
-        (n for n in (*SIGNUP_FIELDS, "password") if error and error.lower().startswith(n)), None
-    )
     return ctx.render(
         "client/signup.html",
         status=status,
         title="Sign up",
         values=values,
-        error=error,
-        bad=bad,
+        error=error.message if error else None,
+        bad=error.field if error else None,
         allowed=ctx.settings.allow_signup,
     )
 

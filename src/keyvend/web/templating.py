@@ -32,11 +32,11 @@ SETUP_LABELS = {
 PERIOD_UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
 
-def when(value: str | None, empty: str = "never") -> str:
-    """An ISO timestamp as people read it: `15 Jan 2026, 12:00 UTC`."""
+def when(value: datetime | str | None, empty: str = "never") -> str:
+    """A moment (or its ISO text) as people read it: `15 Jan 2026, 12:00 UTC`."""
     if not value:
         return empty
-    moment = datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.strftime("%d %b %Y, %H:%M UTC").lstrip("0")
 
 

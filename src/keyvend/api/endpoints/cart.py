@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
-from keyvend.api.auth import CART_COOKIE
 from keyvend.api.endpoints.fields import Id, IdParams
 from keyvend.api.endpoints.order import Period
 from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.domain.vault import new_token
+from keyvend.edge.cookies import CART_COOKIE
+from keyvend.schemas.cart import CartItemCreate, CartPublic, CheckoutPublic
 from keyvend.services import cart
 from keyvend.services.cart import CartOwner
 
@@ -26,13 +27,12 @@ class AddItemParams(Params):
 @endpoint("guest", "cart", "add_item", AddItemParams)
 def add_item(call: Call, p: AddItemParams) -> bool:
     """Put a product (id) in the cart, with a period for recurrent pricing."""
-    return cart.add_item(
-        call.db, owner(call, create=True), product_id=p.id, period=p.period, quantity=p.quantity
-    )
+    item = CartItemCreate(product_id=p.id, period=p.period, quantity=p.quantity)
+    return cart.add_item(call.db, owner(call, create=True), item)
 
 
 @endpoint("guest", "cart", "get")
-def get(call: Call, p: NoParams) -> dict[str, Any]:
+def get(call: Call, p: NoParams) -> CartPublic:
     """The cart's items and total."""
     return cart.get(call.db, owner(call, create=False))
 
@@ -50,7 +50,7 @@ def reset(call: Call, p: NoParams) -> bool:
 
 
 @endpoint("client", "cart", "checkout")
-def checkout(call: Call, p: NoParams) -> dict[str, Any]:
+def checkout(call: Call, p: NoParams) -> CheckoutPublic:
     """Order everything in your cart: {order_id, orders, activated, total}."""
     return cart.checkout(call.db, call.actor_id)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyvend.api.auth import CART_COOKIE, CSRF_COOKIE, SESSION_COOKIE, login_cookies
 from keyvend.api.endpoints.fields import Id, IdParams, ListParams, Password, Short
 from keyvend.api.registry import Call, NoParams, Params, endpoint
-from keyvend.domain.errors import InvalidInput
+from keyvend.edge.cookies import CART_COOKIE, SESSION_COOKIE, login_cookies, logout_cookies
+from keyvend.schemas.account import ClientCreate, ClientPublic, ClientUpdate
+from keyvend.schemas.common import Page
 from keyvend.services import auth, cart, client
 
 
@@ -48,23 +49,17 @@ class ClientListParams(ListParams):
 @endpoint("admin", "client", "create", CreateParams)
 def create(call: Call, p: CreateParams) -> int:
     """Create a client; returns its id."""
-    return client.create(
-        call.db,
-        email=p.email,
-        first_name=p.first_name,
-        last_name=p.last_name,
-        password=p.password,
-    ).id
+    return client.create(call.db, ClientCreate.model_validate(p.model_dump())).id
 
 
 @endpoint("admin", "client", "get", IdParams)
-def get(call: Call, p: IdParams) -> dict[str, Any]:
+def get(call: Call, p: IdParams) -> ClientPublic:
     """One client."""
     return client.get(call.db, p.id)
 
 
 @endpoint("admin", "client", "get_list", ClientListParams)
-def get_list(call: Call, p: ClientListParams) -> dict[str, Any]:
+def get_list(call: Call, p: ClientListParams) -> Page[ClientPublic]:
     """Clients, paginated; search by email or name, filter by status."""
     return client.get_list(call.db, search=p.search, status=p.status, page=p.page_spec())
 
@@ -72,7 +67,8 @@ def get_list(call: Call, p: ClientListParams) -> dict[str, Any]:
 @endpoint("admin", "client", "update", UpdateParams)
 def update(call: Call, p: UpdateParams) -> bool:
     """Change a client's email, names, status or password."""
-    return client.update(call.db, p.id, **p.model_dump(exclude={"id"}))
+    changes = ClientUpdate.model_validate(p.model_dump(exclude={"id"}, exclude_unset=True))
+    return client.update(call.db, p.id, changes)
 
 
 @endpoint("admin", "client", "delete", IdParams)
@@ -84,16 +80,10 @@ def delete(call: Call, p: IdParams) -> bool:
 @endpoint("guest", "client", "create", SignupParams)
 def signup(call: Call, p: SignupParams) -> int:
     """Sign up as a client; returns the new client's id."""
-    client.signup_allowed(call.settings.allow_signup)
-    if p.password_confirm is not None and p.password_confirm != p.password:
-        raise InvalidInput("password_confirm does not match password")
-    return client.create(
-        call.db,
-        email=p.email,
-        first_name=p.first_name,
-        last_name=p.last_name,
-        password=p.password,
-    ).id
+    data = ClientCreate.model_validate(p.model_dump(exclude={"password_confirm"}))
+    return client.signup(
+        call.db, data, allowed=call.settings.allow_signup, confirm=p.password_confirm
+    )
 
 
 @endpoint("guest", "client", "login", LoginParams, limits=("login",))
@@ -110,7 +100,10 @@ def login(call: Call, p: LoginParams) -> dict[str, Any]:
     guest_cart = call.request.cookies.get(CART_COOKIE)
     if guest_cart:
         cart.merge_into_client(call.db, call.db.vault.token_digest(guest_cart), session.actor.id)
-    return {**client.get(call.db, session.actor.id), "csrf_token": session.csrf}
+    return {
+        **client.get(call.db, session.actor.id).model_dump(mode="json"),
+        "csrf_token": session.csrf,
+    }
 
 
 @endpoint("client", "client", "logout")
@@ -120,7 +113,7 @@ def logout(call: Call, p: NoParams) -> bool:
 
 
 @endpoint("client", "profile", "get")
-def profile(call: Call, p: NoParams) -> dict[str, Any]:
+def profile(call: Call, p: NoParams) -> ClientPublic:
     """Your own profile."""
     return client.get(call.db, call.actor_id)
 
@@ -133,8 +126,7 @@ def api_key_reset(call: Call, p: NoParams) -> str:
 
 def start_session(call: Call, session: auth.LoginSession) -> None:
     """Set the session and CSRF cookies of a fresh login."""
-    for name, value, http_only, max_age in login_cookies(session, call.settings.session_ttl_hours):
-        call.set_cookie(name, value, http_only=http_only, max_age=max_age)
+    call.cookies.extend(login_cookies(session, call.settings.session_ttl_hours))
 
 
 def end_session(call: Call) -> bool:
@@ -142,6 +134,5 @@ def end_session(call: Call) -> bool:
     token = call.request.cookies.get(SESSION_COOKIE)
     if token:
         auth.logout(call.db, token)
-    call.delete_cookie(SESSION_COOKIE)
-    call.delete_cookie(CSRF_COOKIE)
+    call.cookies.extend(logout_cookies())
     return True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
 from keyvend.api.registry import Call, NoParams, Params, endpoint
+from keyvend.schemas.system import ExtensionPublic
 from keyvend.services import extension
 
 Name = Annotated[str, Field(max_length=64, description="Extension name, e.g. serviceapikey.")]
@@ -22,7 +23,7 @@ class UninstallParams(Params):
 
 
 @endpoint("admin", "extension", "get_list")
-def get_list(call: Call, p: NoParams) -> list[dict[str, Any]]:
+def get_list(call: Call, p: NoParams) -> list[ExtensionPublic]:
     """Every extension and its status (active, inactive, not_installed)."""
     return extension.get_list(call.db)
 

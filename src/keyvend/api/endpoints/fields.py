@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from keyvend.api.registry import Params
-from keyvend.services.pagination import Page
+from keyvend.services.pagination import PageRequest
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1, description="A record id.")]
 Short = Annotated[str, Field(max_length=255)]
@@ -28,5 +28,5 @@ class ListParams(Params):
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=1000)] = 100
 
-    def page_spec(self) -> Page:
-        return Page(self.page, self.per_page)
+    def page_spec(self) -> PageRequest:
+        return PageRequest(self.page, self.per_page)

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from keyvend.api.endpoints.fields import Config, Id, IdParams, ListParams, Short
 from keyvend.api.registry import Call, Params, endpoint
+from keyvend.schemas.common import Page
+from keyvend.schemas.product import ProductCreate, ProductOffer, ProductPublic, ProductUpdate
 from keyvend.services import product
 
 
@@ -44,13 +46,14 @@ class PublicListParams(ListParams):
 @endpoint("admin", "product", "prepare", PrepareParams)
 def prepare(call: Call, p: PrepareParams) -> int:
     """Create a product of a type (apikey) with default config; returns its id."""
-    return product.prepare(call.db, title=p.title, type=p.type)
+    return product.prepare(call.db, ProductCreate(title=p.title, type=p.type))
 
 
 @endpoint("admin", "product", "update", UpdateParams)
 def update(call: Call, p: UpdateParams) -> bool:
     """Change title, description, status, setup or pricing."""
-    return product.update(call.db, p.id, **p.model_dump(exclude={"id"}))
+    changes = ProductUpdate.model_validate(p.model_dump(exclude={"id"}, exclude_unset=True))
+    return product.update(call.db, p.id, changes)
 
 
 @endpoint("admin", "product", "update_config", UpdateConfigParams)
@@ -60,13 +63,13 @@ def update_config(call: Call, p: UpdateConfigParams) -> bool:
 
 
 @endpoint("admin", "product", "get", IdParams)
-def get(call: Call, p: IdParams) -> dict[str, Any]:
+def get(call: Call, p: IdParams) -> ProductPublic:
     """One product with its config."""
     return product.get(call.db, p.id)
 
 
 @endpoint("admin", "product", "get_list", AdminListParams)
-def get_list(call: Call, p: AdminListParams) -> dict[str, Any]:
+def get_list(call: Call, p: AdminListParams) -> Page[ProductPublic]:
     """Products, paginated, filtered by status, type or title."""
     return product.get_list(
         call.db, page=p.page_spec(), status=p.status, type=p.type, search=p.search
@@ -80,12 +83,12 @@ def delete(call: Call, p: IdParams) -> bool:
 
 
 @endpoint("guest", "product", "get_list", PublicListParams)
-def public_list(call: Call, p: PublicListParams) -> dict[str, Any]:
+def public_list(call: Call, p: PublicListParams) -> Page[ProductOffer]:
     """The catalogue: enabled products."""
-    return product.get_list(call.db, page=p.page_spec(), public=True, type=p.type, search=p.search)
+    return product.catalogue(call.db, page=p.page_spec(), type=p.type, search=p.search)
 
 
 @endpoint("guest", "product", "get", IdParams)
-def public_get(call: Call, p: IdParams) -> dict[str, Any]:
+def public_get(call: Call, p: IdParams) -> ProductOffer:
     """One enabled product."""
-    return product.get(call.db, p.id, public=True)
+    return product.offer(call.db, p.id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from keyvend.api.endpoints.client import LoginParams, end_session, start_session
 from keyvend.api.registry import Call, NoParams, endpoint
+from keyvend.schemas.account import StaffPublic
 from keyvend.services import auth, staff
 
 
@@ -20,7 +21,8 @@ def login(call: Call, p: LoginParams) -> dict[str, Any]:
         ttl_hours=call.settings.session_ttl_hours,
     )
     start_session(call, session)
-    return {**staff.get_profile(call.db, session.actor.id), "csrf_token": session.csrf}
+    profile = staff.get_profile(call.db, session.actor.id).model_dump(mode="json")
+    return {**profile, "csrf_token": session.csrf}
 
 
 @endpoint("admin", "staff", "logout")
@@ -30,6 +32,6 @@ def logout(call: Call, p: NoParams) -> bool:
 
 
 @endpoint("admin", "profile", "get")
-def profile(call: Call, p: NoParams) -> dict[str, Any]:
+def profile(call: Call, p: NoParams) -> StaffPublic:
     """The administrator's own profile."""
     return staff.get_profile(call.db, call.actor_id)

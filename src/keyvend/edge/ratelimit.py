@@ -1,5 +1,9 @@
 """Rate limiting with the `limits` library: fixed windows aligned to an injectable clock.
 
+Each endpoint names its policies in the registry (`Endpoint.policies`); `guard` runs one call
+under them, the same way for the fast lane, the dispatcher and the pages that count against
+the API's budgets. `POLICIES` says how each policy is spent.
+
 Counters live in `limits` storage: memory by default, Redis when KEYVEND_REDIS_URL is set, so
 that every worker and host shares one budget. If Redis becomes unreachable the limiter falls
 back to per-process memory counters (logged), and tries Redis again after a short pause: the
@@ -19,18 +23,38 @@ from typing import TypeVar
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from keyvend.config import Settings
 from keyvend.domain.errors import NotFound, RateLimited
+from keyvend.edge.client_address import client_ip
 
 log = logging.getLogger("keyvend.ratelimit")
 
 T = TypeVar("T")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Policies = tuple[str, ...]
 REDIS_RETRY_SECONDS = 5.0
-LOGIN_CALLS = {("guest", "client", "login"), ("guest", "staff", "login")}
-KEY_CHECKS = {("guest", "serviceapikey", "check"), ("guest", "serviceapikey", "get_info")}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one named budget is spent; every policy counts per client IP."""
+
+    counts_calls: bool = True  # each call counts; False: the budget is only checked
+    per_account: bool = False  # also counted per account, once the caller is known
+    counts_misses: bool = False  # a key check that finds no key counts, after its answer
+
+
+# DESIGN.md section 6; the budgets themselves come from the settings.
+POLICIES: dict[str, Policy] = {
+    "guest": Policy(),
+    "login": Policy(),
+    "authenticated": Policy(per_account=True),
+    # Once an IP has guessed too many missing keys, refuse all its checks: refusing only
+    # misses would tell a guesser which keys exist.
+    "guest_miss": Policy(counts_calls=False, counts_misses=True),
+}
 
 
 @dataclass
@@ -53,6 +77,34 @@ class Verdict:
             "RateLimit-Remaining": str(max(0, self.remaining)),
             "RateLimit-Reset": str(self.reset),
         }
+
+
+def guard(
+    scope: Scope,
+    run: Callable[[], T],
+    *,
+    policies: Policies,
+    verdict: Verdict,
+    identify: Callable[[], str | None] | None = None,
+) -> T:
+    """`run()` one call under its policies: the per-IP budgets first, then, once `identify`
+    has named the account (raising if the credentials are wrong), the per-account ones; a
+    call that finds no key counts as a miss. RateLimited when a budget is spent."""
+    limiter: RateLimiter = scope["app"].state.limiter
+    ip = client_ip(scope)
+    limited = not limiter.exempt(ip)
+    if limited:
+        limiter.before_call(ip, policies, verdict)
+    account = identify() if identify is not None else None
+    if not limited:
+        return run()
+    if account is not None:
+        limiter.after_auth(account, policies, verdict)
+    try:
+        return run()
+    except NotFound:
+        limiter.count_miss(ip, policies)
+        raise
 
 
 class Counters:
@@ -92,16 +144,17 @@ class Counters:
 
 
 class RateLimiter:
-    """The policies of DESIGN.md section 6, applied per client IP and per account."""
+    """The budgets of the settings, counted per client IP and per account (see `guard`)."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.enabled = settings.rate_limit_enabled
-        self.guest = parse(settings.rate_limit_guest)
-        self.guest_miss = parse(settings.rate_limit_guest_miss)
-        self.login = parse(settings.rate_limit_login)
-        self.authenticated = parse(settings.rate_limit_authenticated)
+        self.budgets: dict[str, RateLimitItem] = {
+            "guest": parse(settings.rate_limit_guest),
+            "guest_miss": parse(settings.rate_limit_guest_miss),
+            "login": parse(settings.rate_limit_login),
+            "authenticated": parse(settings.rate_limit_authenticated),
+        }
         self.whitelist = _networks(settings.rate_limit_whitelist)
-        self.trusted_proxies = _networks(settings.trusted_proxies)
         self.clock = clock
         self.counters = Counters(settings.redis_url)
         self._exempt: dict[str, bool] = {}
@@ -117,17 +170,31 @@ class RateLimiter:
             known = self._exempt[ip] = _within(ip, self.whitelist)
         return known
 
-    def hit(self, policy: str, item: RateLimitItem, who: str, verdict: Verdict) -> None:
-        """Count one call against `item` for `who`; RateLimited when over budget."""
-        self._count(policy, item, who, verdict, cost=1)
+    def before_call(self, ip: str, policies: Policies, verdict: Verdict) -> None:
+        """The per-IP budgets, checked before authentication."""
+        for name in policies:
+            policy = POLICIES[name]
+            # A per-account budget's per-IP key is marked so it never meets an account's.
+            who = f"ip:{ip}" if policy.per_account else ip
+            self._count(name, who, verdict, cost=1 if policy.counts_calls else 0)
 
-    def test(self, policy: str, item: RateLimitItem, who: str, verdict: Verdict) -> None:
-        """Refuse if `who` has already used up `item`, without counting this call."""
-        self._count(policy, item, who, verdict, cost=0)
+    def after_auth(self, account: str, policies: Policies, verdict: Verdict) -> None:
+        """The per-account budgets of an authenticated caller."""
+        for name in policies:
+            if POLICIES[name].per_account:
+                self._count(name, f"account:{account}", verdict, cost=1)
 
-    def _count(
-        self, policy: str, item: RateLimitItem, who: str, verdict: Verdict, *, cost: int
-    ) -> None:
+    def count_miss(self, ip: str, policies: Policies) -> None:
+        """A call that found no key: count it where misses count."""
+        for name in policies:
+            if POLICIES[name].counts_misses:
+                # This call already has its answer; only the next one is refused.
+                with contextlib.suppress(RateLimited):
+                    self._count(name, ip, Verdict(), cost=1)
+
+    def _count(self, policy: str, who: str, verdict: Verdict, *, cost: int) -> None:
+        """Add `cost` calls (0: only look) to `who`'s budget; RateLimited when it is spent."""
+        item = self.budgets[policy]
         period = item.get_expiry()
         now = self.clock()
         window = math.floor(now / period)
@@ -138,52 +205,6 @@ class RateLimiter:
         verdict.tighten(item.amount, item.amount - used, reset)
         if over:
             raise RateLimited(reset)
-
-    def before_call(self, ip: str, call: tuple[str, str, str], verdict: Verdict) -> None:
-        """Per-IP budgets checked before authentication."""
-        if self.exempt(ip):
-            return
-        if call[0] != "guest":
-            self.hit("authenticated", self.authenticated, f"ip:{ip}", verdict)
-            return
-        self.hit("guest", self.guest, ip, verdict)
-        if call in LOGIN_CALLS:
-            self.hit("login", self.login, ip, verdict)
-        if call in KEY_CHECKS:
-            # Once an IP has guessed too many missing keys, refuse all its checks: refusing
-            # only misses would tell a guesser which keys exist.
-            self.test("guest_miss", self.guest_miss, ip, verdict)
-
-    def after_auth(self, ip: str, account: str, verdict: Verdict) -> None:
-        """The per-account budget of client and admin calls."""
-        if not self.exempt(ip):
-            self.hit("authenticated", self.authenticated, f"account:{account}", verdict)
-
-    def counting_misses(self, ip: str, call: tuple[str, str, str], run: Callable[[], T]) -> T:
-        """`run()`; if it is a key check that finds no key, count a miss for `ip`."""
-        try:
-            return run()
-        except NotFound:
-            if call in KEY_CHECKS and not self.exempt(ip):
-                # This call already has its answer; only the next one is refused.
-                with contextlib.suppress(RateLimited):
-                    self.hit("guest_miss", self.guest_miss, ip, Verdict())
-            raise
-
-    def request_ip(self, request: HTTPConnection) -> str:
-        """The caller's IP of a Starlette request (see `client_ip`)."""
-        peer = request.client.host if request.client else None
-        return self.client_ip(peer, request.headers.get("x-forwarded-for"))
-
-    def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:
-        """The caller's IP: X-Forwarded-For is believed only from a trusted proxy."""
-        ip = peer or "unknown"
-        if not forwarded_for or not _within(ip, self.trusted_proxies):
-            return ip
-        for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
-            if not _within(hop, self.trusted_proxies):
-                return hop[:64]
-        return ip
 
 
 def _networks(entries: list[str]) -> list[Network]:

@@ -1,0 +1,69 @@
+"""Accounts: clients and administrators."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from keyvend.schemas.common import Schema, Timestamp
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELED = "canceled"
+
+
+class ClientCreate(Schema):
+    """A new client; without a password one is generated (and shown once)."""
+
+    email: str
+    first_name: str
+    last_name: str | None = None
+    password: str | None = None
+
+
+class ClientUpdate(Schema):
+    """Fields left unset (or null) are not changed; a new password ends every session."""
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    status: str | None = None
+    password: str | None = None
+
+
+class ClientPublic(Schema):
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    status: ClientStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class StaffCreate(Schema):
+    """A new administrator; without a password one is generated (and shown once)."""
+
+    email: str
+    password: str | None = None
+
+
+class StaffPublic(Schema):
+    id: int
+    email: str
+    name: str
+    role: str = "admin"
+
+
+class NewAccount(Schema):
+    """An account just created, with the secrets shown to its owner once."""
+
+    id: int
+    email: str
+    password: str
+    api_token: str
+
+    def public(self) -> dict[str, object]:
+        """What the CLI prints: never the password."""
+        return self.model_dump(include={"id", "email", "api_token"})
