@@ -196,3 +196,24 @@ def test_when_every_attempt_is_taken_key_assignment_gives_up_with_a_conflict(
     assert len(calls) == apikey_type.MAX_ATTEMPTS
     with db.unit_of_work(read_only=True) as uow:
         assert apikey_type.service_of(uow, orders[1]) is None
+
+
+def test_a_unique_clash_at_commit_is_a_conflict_and_keeps_nothing(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        new_client(uow, "first@example.com")
+        uow.commit()
+    with pytest.raises(Conflict, match="conflicts with existing data"), db.unit_of_work() as uow:
+        new_client(uow, "first@example.com")
+        new_client(uow, "second@example.com")
+        uow.commit()
+    assert emails(db) == ["first@example.com"]
+
+
+def test_a_unique_clash_at_flush_is_a_conflict_too(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        new_client(uow, "first@example.com")
+        uow.commit()
+    with pytest.raises(Conflict), db.unit_of_work() as uow:
+        new_client(uow, "first@example.com")
+        uow.flush()
+    assert emails(db) == ["first@example.com"]

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from keyvend.domain.errors import Conflict
-from keyvend.domain.order_states import TRANSITIONS, OrderStatus, next_status
+from keyvend.domain.order_states import (
+    TRANSITIONS,
+    Action,
+    OrderStatus,
+    allowed_actions,
+    is_valid,
+    next_status,
+)
 
 PENDING, ACTIVE, SUSPENDED, CANCELED, FAILED_SETUP, FAILED_RENEW = (
     "pending_setup",
@@ -81,3 +91,53 @@ def test_suspending_a_canceled_order_is_refused_in_plain_words() -> None:
 def test_next_status_accepts_the_enum_as_well_as_its_text() -> None:
     assert next_status("suspend", OrderStatus.ACTIVE) == OrderStatus.SUSPENDED
     assert next_status("suspend", "active") == "suspended"
+
+
+def test_renewing_needs_a_billing_period() -> None:
+    assert next_status("renew", ACTIVE, has_period=True) == ACTIVE
+    with pytest.raises(Conflict, match="no billing period"):
+        next_status("renew", ACTIVE, has_period=False)
+
+
+def test_uncanceling_an_order_never_activated_takes_it_back_to_pending_setup() -> None:
+    assert next_status("uncancel", CANCELED, activated=False) == PENDING
+    assert next_status("uncancel", CANCELED, activated=True) == ACTIVE
+
+
+@pytest.mark.parametrize("current", STATUSES)
+@pytest.mark.parametrize("has_period", [True, False])
+def test_allowed_actions_are_exactly_those_the_machine_allows(
+    current: str, has_period: bool
+) -> None:
+    expected = [a for a in ACTIONS if (a, current) in ALLOWED and (a != "renew" or has_period)]
+    assert [a.value for a in allowed_actions(current, has_period=has_period)] == expected
+
+
+def test_the_action_enum_names_the_six_actions_and_their_hooks() -> None:
+    assert [a.value for a in Action] == list(ACTIONS)
+
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@given(
+    enabled=st.booleans(),
+    status=st.sampled_from(STATUSES),
+    expires_in=st.one_of(st.none(), st.integers(min_value=-10_000, max_value=10_000)),
+)
+def test_a_key_is_valid_only_when_enabled_active_and_not_expired(
+    enabled: bool, status: str, expires_in: int | None
+) -> None:
+    expires_at = None if expires_in is None else NOW + timedelta(seconds=expires_in)
+    expected = enabled and status == ACTIVE and (expires_at is None or expires_at > NOW)
+    assert is_valid(enabled=enabled, status=status, expires_at=expires_at, clock=lambda: NOW) == (
+        expected
+    )
+
+
+def test_validity_reads_the_clock_only_for_keys_that_can_expire() -> None:
+    def no_clock() -> datetime:
+        raise AssertionError("the clock was read")
+
+    assert is_valid(enabled=True, status=ACTIVE, expires_at=None, clock=no_clock)
+    assert not is_valid(enabled=False, status=ACTIVE, expires_at=NOW, clock=no_clock)

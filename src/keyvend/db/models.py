@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -108,7 +109,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     period: Mapped[str | None] = mapped_column(String(4))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    price: Mapped[Any] = mapped_column(Numeric(12, 2))
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(String(255))
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from keyvend.db.models import Admin, Client
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import AccountDisabled, CsrfRejected, SessionExpired, Unauthenticated
+from keyvend.domain.errors import AccountDisabled, SessionExpired, Unauthenticated
 from keyvend.domain.passwords import verify_password
 from keyvend.domain.vault import new_token, same
 
@@ -94,14 +94,6 @@ def live_session(db: Database, token: str) -> tuple[Actor, str]:
         # Basic auth refuses a suspended client (206); a browser session must not outlive that.
         raise AccountDisabled("Your account is not active")
     return Actor(row.role, row.account_id), row.csrf_token  # type: ignore[arg-type]
-
-
-def session_actor(db: Database, token: str, *, csrf: str | None, check_csrf: bool) -> Actor:
-    """The actor of a live session; the CSRF token must match when `check_csrf`."""
-    actor, session_csrf = live_session(db, token)
-    if check_csrf and (csrf is None or not same(csrf, session_csrf)):
-        raise CsrfRejected("Invalid or missing CSRF token (send it in X-CSRF-Token)")
-    return actor
 
 
 def end_sessions(uow: UnitOfWork, role: Role, account_id: int) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
 from keyvend.db.models import Cart, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import InvalidInput, NotFound
+from keyvend.domain.errors import Conflict, InvalidInput, NotFound
 from keyvend.domain.order_states import Action
 from keyvend.domain.periods import parse_period
 from keyvend.domain.pricing import is_free, price_for
@@ -31,31 +32,41 @@ class CartOwner:
 
 
 def add_item(db: Database, owner: CartOwner, data: CartItemCreate) -> bool:
-    """Put an enabled product in the cart, checking its period and price now."""
+    """Put an enabled product in the cart, checking its period and price now.
+
+    The cart row is locked while the item is added, so concurrent adds all land; two first
+    adds that both create the cart clash on its unique owner, and the loser simply retries.
+    """
     period_text = str(parse_period(data.period)) if data.period else None
-    quantity = data.quantity
-    if not 1 <= quantity <= orders.MAX_QUANTITY:
+    if not 1 <= data.quantity <= orders.MAX_QUANTITY:
         raise InvalidInput(
             f"quantity must be a whole number from 1 to {orders.MAX_QUANTITY}", field="quantity"
         )
+    item = {"product_id": data.product_id, "period": period_text, "quantity": data.quantity}
+    try:
+        _add(db, owner, item)
+    except Conflict:
+        _add(db, owner, item)  # the cart was created meanwhile; now it is there to lock
+    return True
+
+
+def _add(db: Database, owner: CartOwner, item: dict[str, Any]) -> None:
     with db.unit_of_work() as uow:
-        product = _orderable(uow, data.product_id)
-        price_for(product.pricing, period_text)
-        cart = _cart(uow, owner, create=True)
+        product = _orderable(uow, item["product_id"])
+        price_for(product.pricing, item["period"])
+        cart = _cart(uow, owner, create=True, lock=True)
         assert cart is not None
         if len(cart.items) >= MAX_ITEMS:
             raise InvalidInput(f"A cart holds at most {MAX_ITEMS} items")
-        item = {"product_id": product.id, "period": period_text, "quantity": quantity}
         cart.items = [*cart.items, item]
         cart.updated_at = uow.now()
         uow.commit()
-    return True
 
 
 def remove_item(db: Database, owner: CartOwner, item_id: int) -> bool:
     """Take item number `item_id` (1-based, as `get` lists them) out of the cart."""
     with db.unit_of_work() as uow:
-        cart = _cart(uow, owner, create=False)
+        cart = _cart(uow, owner, create=False, lock=True)
         if cart is None or not 1 <= item_id <= len(cart.items):
             raise NotFound("Cart item not found")
         cart.items = [item for i, item in enumerate(cart.items, 1) if i != item_id]
@@ -96,7 +107,7 @@ def get(db: Database, owner: CartOwner) -> CartPublic:
 def reset(db: Database, owner: CartOwner) -> bool:
     """Empty the cart."""
     with db.unit_of_work() as uow:
-        cart = _cart(uow, owner, create=False)
+        cart = _cart(uow, owner, create=False, lock=True)
         if cart is not None:
             cart.items = []
             cart.updated_at = uow.now()
@@ -105,9 +116,13 @@ def reset(db: Database, owner: CartOwner) -> bool:
 
 
 def checkout(db: Database, client_id: int) -> CheckoutPublic:
-    """Turn the client's cart into orders, all or none; free and after_order ones activate."""
+    """Turn the client's cart into orders, all or none; free and after_order ones activate.
+
+    The cart row is locked first: a second checkout at the same moment waits, then finds the
+    cart empty, so one cart never becomes two sets of orders.
+    """
     with db.unit_of_work() as uow:
-        cart = _cart(uow, CartOwner(client_id=client_id), create=False)
+        cart = _cart(uow, CartOwner(client_id=client_id), create=False, lock=True)
         if cart is None or not cart.items:
             raise InvalidInput("Your cart is empty")
         ids, activated, total = [], [], Decimal("0.00")
@@ -126,7 +141,7 @@ def checkout(db: Database, client_id: int) -> CheckoutPublic:
                 orders.transition(uow, order, Action.ACTIVATE)
                 activated.append(order.id)
             ids.append(order.id)
-            total += Decimal(order.price)
+            total += order.price
         cart.items = []
         uow.commit()
     return CheckoutPublic(order_id=ids[0], orders=ids, activated=activated, total=total)
@@ -135,10 +150,10 @@ def checkout(db: Database, client_id: int) -> CheckoutPublic:
 def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:
     """After login, move an anonymous visitor's cart items into the client's cart."""
     with db.unit_of_work() as uow:
-        guest = _cart(uow, CartOwner(token_digest=token_digest), create=False)
+        guest = _cart(uow, CartOwner(token_digest=token_digest), create=False, lock=True)
         if guest is None or not guest.items:
             return
-        cart = _cart(uow, CartOwner(client_id=client_id), create=True)
+        cart = _cart(uow, CartOwner(client_id=client_id), create=True, lock=True)
         assert cart is not None
         cart.items = [*cart.items, *guest.items][:MAX_ITEMS]
         uow.session.delete(guest)
@@ -153,14 +168,15 @@ def _orderable(uow: UnitOfWork, product_id: int) -> Product:
     return product
 
 
-def _cart(uow: UnitOfWork, owner: CartOwner, *, create: bool) -> Cart | None:
+def _cart(uow: UnitOfWork, owner: CartOwner, *, create: bool, lock: bool = False) -> Cart | None:
     if owner.client_id is not None:
         where = Cart.client_id == owner.client_id
     elif owner.token_digest is not None:
         where = Cart.token_digest == owner.token_digest
     else:
         return None
-    cart = uow.session.scalar(select(Cart).where(where))
+    query = select(Cart).where(where)
+    cart = uow.session.scalar(query.with_for_update() if lock else query)
     if cart is None and create:
         cart = Cart(
             client_id=owner.client_id,
