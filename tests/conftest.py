@@ -1,26 +1,24 @@
-"""Fixtures: a real SQLite file and a real PostgreSQL schema per test, a driven clock, the app."""
+"""Fixtures: real SQLite and PostgreSQL databases, a driven clock, the app and its API."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from keyvend.app import build_database, create_app
 from keyvend.config import Settings
-from keyvend.db.migrate import upgrade
 from keyvend.db.unit_of_work import Database
 from keyvend.domain import passwords
 from keyvend.schemas.account import ClientCreate, StaffCreate
 from keyvend.services import extension
+from tests.support import databases
 
 PG_ADMIN_DSN = os.environ.get("KEYVEND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 40
@@ -52,31 +50,55 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file of the test's own, not created yet."""
     return f"sqlite:///{tmp_path / 'keyvend.db'}"
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A fresh schema in the machine's PostgreSQL; a missing server fails the test."""
-    schema = f"kv_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for these tests and is unreachable: {exc}")
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-        )
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    """A new, empty schema of the test's own, dropped afterwards; a missing server fails the test.
+
+    For tests that need a private or empty database: migration tests, several servers at once.
+    """
+    with databases.empty_schema(PG_ADMIN_DSN) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test worker."""
+    return databases.sqlite_template(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture
+def migrated_sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The test's own copy of the migrated SQLite file, where `sqlite_url` would put it."""
+    return databases.copy_of(sqlite_template, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def worker_schema() -> Iterator[databases.WorkerSchema]:
+    """This test worker's migrated PostgreSQL schema (xdist runs workers in parallel)."""
+    schema = databases.WorkerSchema(PG_ADMIN_DSN, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    yield schema
+    schema.close()
+
+
+@pytest.fixture
+def migrated_postgres_url(worker_schema: databases.WorkerSchema) -> str:
+    """This worker's migrated schema with every row deleted; rebuilt if a test changed it."""
+    return worker_schema.fresh()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """Every test using this runs twice: on a SQLite file and on PostgreSQL."""
-    return str(request.getfixturevalue(f"{request.param}_url"))
+    """Every test using this runs twice: on a SQLite file and on PostgreSQL.
+
+    A test that uses `db` would migrate the database first, so it gets one migrated ahead
+    (`migrated_sqlite_url`, `migrated_postgres_url`); any other test gets an empty one.
+    """
+    migrated = "migrated_" if "db" in request.fixturenames else ""
+    return str(request.getfixturevalue(f"{migrated}{request.param}_url"))
 
 
 @pytest.fixture
@@ -93,10 +115,10 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def db(settings: Settings, clock: FakeClock) -> Iterator[Database]:
     """A migrated database with the serviceapikey extension active."""
     database = build_database(settings, clock)
-    upgrade(database.engine)
+    databases.migrate(database.engine)  # a no-op on the databases `database_url` migrated
     extension.ensure_installed(database)
     yield database
-    database.engine.dispose()
+    database.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from limits import parse
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default sqlite:///<data_dir>/keyvend.db. "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         default=None,
         description="Master secret (>= 32 characters) for key digests, encryption and tokens; "
         "default: generated once into <data_dir>/secret.key (mode 0600).",
@@ -163,8 +163,9 @@ class UnsafeSecret(RuntimeError):
 def load_secret(settings: Settings) -> bytes:
     """Return the master secret, generating `secret.key` (mode 0600) on first use."""
     if settings.secret_key is not None:
-        _check_length(settings.secret_key, "KEYVEND_SECRET_KEY", settings)
-        return settings.secret_key.encode()
+        secret = settings.secret_key.get_secret_value()
+        _check_length(secret, "KEYVEND_SECRET_KEY", settings)
+        return secret.encode()
     path = settings.data_dir / "secret.key"
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)

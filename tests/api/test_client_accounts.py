@@ -7,13 +7,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.api import admin_error
 
 LOGIN_FAILED = {"message": "Please check your login details", "code": 201}
-
-
-def admin_error(api: Api, path: str, **params: Any) -> dict[str, Any]:
-    """An admin call that must fail; returns its error object."""
-    return api.error(f"admin/{path}", auth=("admin", api.admin_token), **params)
 
 
 def set_cookie_headers(response: Any) -> dict[str, str]:

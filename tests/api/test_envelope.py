@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -190,13 +191,21 @@ def test_other_http_methods_are_879_with_http_400(api: Api) -> None:
         (b"[" * 100_000, "application/json"),
         (b"key=\xff\xfe", "application/x-www-form-urlencoded"),
         (b"{" + b" " * 1_000_001 + b"}", "application/json"),
+        (b"garbage", "multipart/form-data"),
+        (b"garbage", "multipart/form-data; boundary=x"),
+        (
+            b"--x\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+        ),
     ],
 )
-def test_a_malformed_body_is_701_with_http_400(api: Api, body: bytes, content_type: str) -> None:
-    response = api.client.post(
-        "/api/guest/serviceapikey/check", content=body, headers={"content-type": content_type}
-    )
+@pytest.mark.parametrize("path", ["guest/serviceapikey/check", "guest/product/get_list"])
+def test_a_malformed_body_is_701_with_http_400_and_logs_no_traceback(
+    api: Api, body: bytes, content_type: str, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = api.client.post(f"/api/{path}", content=body, headers={"content-type": content_type})
     assert_canonical_error(response, code=701, status=400)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_guest_call_answers_9999_with_http_200_for_a_service_error(api: Api) -> None:
@@ -213,3 +222,21 @@ def test_bad_basic_credentials_are_201_with_http_401(api: Api) -> None:
     ):
         response = api.client.post("/api/admin/product/get_list", headers=headers)
         assert_canonical_error(response, code=201, status=401)
+
+
+def test_a_server_fault_is_logged_once_a_minute_not_once_per_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(Exception):
+        pass
+
+    def fault() -> Exception:
+        try:
+            raise Broken("our own bug")
+        except Broken as exc:
+            return exc
+
+    for _ in range(5):
+        assert error_response(fault()).status_code == 500
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is Broken]
+    assert len(logged) == 1

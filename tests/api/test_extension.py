@@ -9,13 +9,9 @@ from sqlalchemy import inspect
 
 from keyvend.db.unit_of_work import Database
 from tests.conftest import Api
+from tests.support.api import admin_error
 
 INACTIVE = {"message": "Module serviceapikey is not active", "code": 715}
-
-
-def admin_error(api: Api, path: str, **params: Any) -> dict[str, Any]:
-    """An admin call that must fail; returns its error object."""
-    return api.error(f"admin/{path}", auth=("admin", api.admin_token), **params)
 
 
 def status_of(api: Api, name: str = "serviceapikey") -> str:

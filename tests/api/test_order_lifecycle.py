@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from keyvend.db.models import ApiKeyService, Order
+from keyvend.db.models import Order
 from keyvend.db.unit_of_work import Database
 from tests.conftest import Api, FakeClock
+from tests.support.keys import key_via_api
+from tests.support.rows import stored
 
 STATUSES = ("pending_setup", "active", "suspended", "canceled", "failed_setup", "failed_renew")
 # action -> {status it may start from: status it leads to}; every other pair is refused.
@@ -27,15 +29,6 @@ PAIRS = [(action, status) for action in ALLOWED for status in STATUSES]
 NO_SUCH_KEY = {"message": "API key does not exist", "code": 9999}
 
 MakeOrder = Callable[..., int]
-
-
-def stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the orders and key tables, to prove a refused call saved nothing."""
-    with db.engine.connect() as connection:
-        return {
-            table.name: [tuple(row) for row in connection.execute(select(table).order_by("id"))]
-            for table in (Order.__table__, ApiKeyService.__table__)
-        }
 
 
 def force_status(db: Database, order_id: int, status: str) -> None:
@@ -77,10 +70,6 @@ def status_of(api: Api, order_id: int) -> str:
     return str(api.admin("order/get", id=order_id)["status"])
 
 
-def key_of(api: Api, order_id: int) -> str:
-    return str(api.admin("order/service", id=order_id)["api_key"])
-
-
 def check(api: Api, key: str) -> bool:
     return bool(api.guest("serviceapikey/check", key=key))
 
@@ -101,7 +90,7 @@ def test_allowed_transition_moves_the_order_to_its_target_status(
     target = ALLOWED[action][status]
     assert status_of(api, oid) == target
     if target == "active" or status not in ("pending_setup", "failed_setup"):
-        assert check(api, key_of(api, oid)) is (target == "active")
+        assert check(api, key_via_api(api, oid)) is (target == "active")
 
 
 @pytest.mark.parametrize(
@@ -165,7 +154,7 @@ def test_suspend_cancel_and_their_reversals_keep_the_same_key(
 ) -> None:
     for action in ("suspend", "unsuspend", "cancel", "uncancel", "renew"):
         api.admin(f"order/{action}", id=active_order["id"])
-        assert key_of(api, active_order["id"]) == active_order["key"], action
+        assert key_via_api(api, active_order["id"]) == active_order["key"], action
 
 
 def test_uncancel_of_a_never_activated_order_returns_it_to_pending_setup(
@@ -176,7 +165,7 @@ def test_uncancel_of_a_never_activated_order_returns_it_to_pending_setup(
     api.admin("order/uncancel", id=oid)
     assert status_of(api, oid) == "pending_setup"
     api.admin("order/activate", id=oid)
-    assert check(api, key_of(api, oid)) is True
+    assert check(api, key_via_api(api, oid)) is True
 
 
 def test_activation_issues_the_key_and_starts_the_period(
@@ -188,13 +177,13 @@ def test_activation_issues_the_key_and_starts_the_period(
     order = api.admin("order/get", id=oid)
     assert at(order["activated_at"]) == clock.now
     assert at(order["expires_at"]) == datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
-    assert check(api, key_of(api, oid)) is True
+    assert check(api, key_via_api(api, oid)) is True
 
 
 def test_activation_from_failed_setup_issues_a_working_key(api: Api, make_order: MakeOrder) -> None:
     oid = make_order("failed_setup")
     api.admin("order/activate", id=oid)
-    assert check(api, key_of(api, oid)) is True
+    assert check(api, key_via_api(api, oid)) is True
 
 
 def test_reason_that_is_too_long_is_refused_and_changes_nothing(
@@ -342,7 +331,7 @@ def test_order_config_overrides_are_snapshotted_and_ignore_later_product_changes
     api: Api, make_order: MakeOrder, product_id: int
 ) -> None:
     oid = make_order("active", config={"prefix": "ent_", "custom_monthlyLimit": "1000"})
-    key = key_of(api, oid)
+    key = key_via_api(api, oid)
     assert key.startswith("ent_")
     assert api.guest("serviceapikey/get_info", key=key)["config"] == {"monthlyLimit": 1000}
     api.admin(
@@ -353,11 +342,11 @@ def test_order_config_overrides_are_snapshotted_and_ignore_later_product_changes
     assert api.guest("serviceapikey/get_info", key=key)["config"] == {"monthlyLimit": 1000}
     assert api.admin("order/get", id=oid)["config"]["prefix"] == "ent_"
     api.admin("serviceapikey/reset", order_id=oid)
-    new_key = key_of(api, oid)
+    new_key = key_via_api(api, oid)
     assert new_key.startswith("ent_")
     assert "-" in new_key
     fresh = make_order("active")
-    assert api.guest("serviceapikey/get_info", key=key_of(api, fresh))["config"] == {
+    assert api.guest("serviceapikey/get_info", key=key_via_api(api, fresh))["config"] == {
         "monthlyLimit": 5,
         "extra": "y",
     }

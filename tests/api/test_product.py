@@ -7,13 +7,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.api import admin_error
 
 MONTHLY = {"type": "recurrent", "recurrent": {"1M": {"price": "5.00"}, "1Y": {"price": "50"}}}
-
-
-def admin_error(api: Api, path: str, **params: Any) -> dict[str, Any]:
-    """An admin call that must fail; returns its error object."""
-    return api.error(f"admin/{path}", auth=("admin", api.admin_token), **params)
 
 
 def test_a_prepared_product_starts_disabled_free_and_with_the_default_key_format(

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import Database
 from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from tests.conftest import Api, FakeClock
+from tests.support.keys import key_via_api
+from tests.support.rows import stored
 
 NO_SUCH_KEY = {"message": "API key does not exist", "code": 9999}
 NO_KEY = {"message": "You must provide an API key to check it's validity.", "code": 9999}
@@ -28,19 +28,6 @@ NO_CHANGE = {
 DEFAULT_FORMAT = re.compile(r"[0-9A-F]{8}(-[0-9A-F]{8}){3}")
 
 
-def stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the orders and key tables, to prove a refused call saved nothing."""
-    with db.engine.connect() as connection:
-        return {
-            table.name: [tuple(row) for row in connection.execute(select(table).order_by("id"))]
-            for table in (Order.__table__, ApiKeyService.__table__)
-        }
-
-
-def key_of(api: Api, order_id: int) -> str:
-    return str(api.admin("order/service", id=order_id)["api_key"])
-
-
 @pytest.fixture
 def other_order(api: Api, db: Database, product_id: int) -> dict[str, Any]:
     """An active order of a second client, Ann."""
@@ -50,7 +37,7 @@ def other_order(api: Api, db: Database, product_id: int) -> dict[str, Any]:
     oid = api.admin(
         "order/create", client_id=ann.id, product_id=product_id, period="1M", activate=True
     )
-    return {"id": oid, "key": key_of(api, oid), "auth": ("client", ann.api_token)}
+    return {"id": oid, "key": key_via_api(api, oid), "auth": ("client", ann.api_token)}
 
 
 # --- check and get_info -------------------------------------------------------------------
@@ -112,7 +99,7 @@ def test_key_lookup_ignores_letter_case_of_a_mixed_case_key(
         config={"case": "mixed", "length": 64},
         activate=True,
     )
-    key = key_of(api, oid)
+    key = key_via_api(api, oid)
     for variant in (key, key.lower(), key.upper(), key.swapcase()):
         assert api.guest("serviceapikey/check", key=variant) is True
 
@@ -149,7 +136,7 @@ def test_order_without_a_period_never_expires(
 ) -> None:
     oid = api.admin("order/create", client_id=customer["id"], product_id=product_id, activate=True)
     clock.advance(days=3650)
-    assert api.guest("serviceapikey/check", key=key_of(api, oid)) is True
+    assert api.guest("serviceapikey/check", key=key_via_api(api, oid)) is True
 
 
 def test_admin_can_disable_and_re_enable_a_key(api: Api, active_order: dict[str, Any]) -> None:
@@ -163,7 +150,7 @@ def test_admin_can_disable_and_re_enable_a_key(api: Api, active_order: dict[str,
 
 def test_disabling_a_key_does_not_change_the_key(api: Api, active_order: dict[str, Any]) -> None:
     api.admin("serviceapikey/update", order_id=active_order["id"], valid=False)
-    assert key_of(api, active_order["id"]) == active_order["key"]
+    assert key_via_api(api, active_order["id"]) == active_order["key"]
 
 
 def test_disabled_key_stays_invalid_while_its_order_is_active_and_unexpired(
@@ -357,7 +344,7 @@ def test_update_touches_updated_at_but_not_created_at(
 
 def test_admin_reset_by_key_replaces_the_key(api: Api, active_order: dict[str, Any]) -> None:
     assert api.admin("serviceapikey/reset", key=active_order["key"]) is True
-    new_key = key_of(api, active_order["id"])
+    new_key = key_via_api(api, active_order["id"])
     assert new_key != active_order["key"]
     assert DEFAULT_FORMAT.fullmatch(new_key)
     assert api.error("guest/serviceapikey/check", key=active_order["key"]) == NO_SUCH_KEY
@@ -366,7 +353,7 @@ def test_admin_reset_by_key_replaces_the_key(api: Api, active_order: dict[str, A
 
 def test_admin_reset_by_key_ignores_letter_case(api: Api, active_order: dict[str, Any]) -> None:
     assert api.admin("serviceapikey/reset", key=active_order["key"].lower()) is True
-    assert key_of(api, active_order["id"]) != active_order["key"]
+    assert key_via_api(api, active_order["id"]) != active_order["key"]
 
 
 def test_admin_reset_by_order_id_keeps_config_and_validity(
@@ -374,7 +361,7 @@ def test_admin_reset_by_order_id_keeps_config_and_validity(
 ) -> None:
     api.admin("serviceapikey/update", order_id=active_order["id"], valid=0)
     api.admin("serviceapikey/reset", order_id=active_order["id"])
-    new_key = key_of(api, active_order["id"])
+    new_key = key_via_api(api, active_order["id"])
     assert api.guest("serviceapikey/get_info", key=new_key) == {
         "valid": False,
         "config": {"monthlyLimit": 250},
@@ -432,9 +419,9 @@ def test_reset_issues_a_key_in_the_services_current_config(
     api: Api, active_order: dict[str, Any], config: dict[str, Any], pattern: str
 ) -> None:
     api.admin("serviceapikey/update", order_id=active_order["id"], config=config)
-    assert key_of(api, active_order["id"]) == active_order["key"]  # update never rekeys
+    assert key_via_api(api, active_order["id"]) == active_order["key"]  # update never rekeys
     api.admin("serviceapikey/reset", order_id=active_order["id"])
-    new_key = key_of(api, active_order["id"])
+    new_key = key_via_api(api, active_order["id"])
     assert re.fullmatch(pattern, new_key), new_key
     assert api.guest("serviceapikey/check", key=new_key) is True
 
@@ -461,7 +448,7 @@ def test_client_resets_own_key_by_order_id(
         "client/serviceapikey/reset", auth=customer["auth"], order_id=active_order["id"]
     )
     assert result is True
-    new_key = key_of(api, active_order["id"])
+    new_key = key_via_api(api, active_order["id"])
     assert new_key != active_order["key"]
     assert api.error("guest/serviceapikey/check", key=active_order["key"]) == NO_SUCH_KEY
     assert api.guest("serviceapikey/check", key=new_key) is True
@@ -472,7 +459,7 @@ def test_client_resets_own_key_by_key(
 ) -> None:
     result = api.ok("client/serviceapikey/reset", auth=customer["auth"], key=active_order["key"])
     assert result is True
-    assert key_of(api, active_order["id"]) != active_order["key"]
+    assert key_via_api(api, active_order["id"]) != active_order["key"]
 
 
 def test_client_reset_without_key_or_order_id_asks_for_one(

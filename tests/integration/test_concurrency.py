@@ -15,6 +15,7 @@ from keyvend.domain.order_states import Action
 from keyvend.schemas.order import OrderCreate
 from keyvend.services import order, serviceapikey
 from tests.conftest import Api
+from tests.support.keys import key_via_service
 
 
 def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
@@ -28,10 +29,6 @@ def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
         return list(pool.map(outcome, tasks))
-
-
-def key_of(db: Database, order_id: int) -> str:
-    return str(order.service(db, order_id).api_key)
 
 
 def test_fifty_concurrent_resets_and_checks_leave_exactly_one_valid_key(
@@ -49,7 +46,7 @@ def test_fifty_concurrent_resets_and_checks_leave_exactly_one_valid_key(
     with db.unit_of_work(read_only=True) as uow:
         rows = uow.session.scalar(select(func.count()).where(ApiKeyService.order_id == oid))
     assert rows == 1
-    final_key = key_of(db, oid)
+    final_key = key_via_service(db, oid)
     assert serviceapikey.check(db, final_key) is True
     assert isinstance(run_together([lambda: serviceapikey.check(db, first_key)])[0], NotFound)
 
@@ -66,7 +63,7 @@ def test_concurrent_activations_of_one_order_issue_exactly_one_key(
     with db.unit_of_work(read_only=True) as uow:
         rows = uow.session.scalar(select(func.count()).where(ApiKeyService.order_id == oid))
     assert rows == 1
-    assert serviceapikey.check(db, key_of(db, oid)) is True
+    assert serviceapikey.check(db, key_via_service(db, oid)) is True
 
 
 def test_concurrent_activations_of_many_orders_never_duplicate_a_key(
@@ -81,4 +78,4 @@ def test_concurrent_activations_of_many_orders_never_duplicate_a_key(
     with db.unit_of_work(read_only=True) as uow:
         digests = uow.session.scalars(select(ApiKeyService.key_digest)).all()
     assert len(digests) == len(set(digests)) == 20
-    assert {serviceapikey.check(db, key_of(db, oid)) for oid in ids} == {True}
+    assert {serviceapikey.check(db, key_via_service(db, oid)) for oid in ids} == {True}

@@ -17,6 +17,7 @@ from keyvend.schemas.product import ProductCreate, ProductUpdate
 from keyvend.services import auth, cron, order, product, serviceapikey
 from keyvend.services import client as clients
 from tests.conftest import FakeClock
+from tests.support.keys import key_via_service
 
 # Orders start on the FakeClock's 2026-01-15 12:00 UTC; a 1M order expires on 2026-02-15 12:00.
 EXPIRES = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)
@@ -56,10 +57,6 @@ def state(db: Database, order_id: int) -> tuple[str, str | None]:
     return found.status, found.reason
 
 
-def key_of(db: Database, order_id: int) -> str:
-    return str(order.service(db, order_id).api_key)
-
-
 def test_cron_suspends_an_active_order_past_its_expiry(
     db: Database, make_order: MakeOrder, clock: FakeClock
 ) -> None:
@@ -69,7 +66,7 @@ def test_cron_suspends_an_active_order_past_its_expiry(
     result = cron.run(db, grace_days=0)
     assert result["suspended_orders"] == [oid]
     assert state(db, oid) == ("suspended", "Expired")
-    assert serviceapikey.check(db, key_of(db, oid)) is False
+    assert serviceapikey.check(db, key_via_service(db, oid)) is False
 
 
 def test_cron_leaves_an_order_that_has_not_expired(
@@ -89,7 +86,8 @@ def test_cron_waits_for_the_grace_days_to_pass(
     clock.advance(days=3)
     assert cron.run(db, grace_days=3)["suspended_orders"] == []
     assert state(db, oid) == ("active", None)
-    assert serviceapikey.check(db, key_of(db, oid)) is False  # expired keys fail regardless
+    # Expired keys fail regardless.
+    assert serviceapikey.check(db, key_via_service(db, oid)) is False
     clock.advance(seconds=1)
     assert cron.run(db, grace_days=3)["suspended_orders"] == [oid]
     assert state(db, oid) == ("suspended", "Expired")
@@ -144,7 +142,7 @@ def test_renewing_an_order_suspended_by_cron_brings_its_key_back(
     db: Database, make_order: MakeOrder, clock: FakeClock
 ) -> None:
     oid = make_order()
-    key = key_of(db, oid)
+    key = key_via_service(db, oid)
     clock.advance(days=40)
     cron.run(db, grace_days=0)
     order.act(db, oid, Action.RENEW)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,32 +19,14 @@ from keyvend.db.migrate import upgrade
 from keyvend.schemas.account import StaffCreate
 from keyvend.services import extension, staff
 from tests.conftest import SECRET
+from tests.support.live_server import free_port, serve_in_process
 
 REDIS_URL = "redis://127.0.0.1:6379/9"  # a database of its own, flushed by this test
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    """Poll the port until the server accepts connections (it has no readiness signal)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"keyvend serve did not listen on {port}")
-
-
 @pytest.fixture
 def cluster(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Two servers, one database, one Redis; the admin token to drive them."""
+    """Two servers, one database (a schema of this test's own), one Redis; the admin token."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     settings = Settings(data_dir=tmp_path, database_url=postgres_url, secret_key=SECRET)
     db = build_database(settings)
@@ -55,37 +34,26 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     extension.ensure_installed(db)
     token = staff.create_admin(db, StaffCreate(email="ops@example.com")).api_token
     db.dispose()
-    servers: list[subprocess.Popen[bytes]] = []
-    urls = []
-    for name in ("a", "b"):
-        port = free_port()
-        env = {
-            **os.environ,
-            "KEYVEND_DATA_DIR": str(tmp_path / name),
-            "KEYVEND_DATABASE_URL": postgres_url,
-            "KEYVEND_REDIS_URL": REDIS_URL,
-            "KEYVEND_SECRET_KEY": SECRET,
-            "KEYVEND_RATE_LIMIT_GUEST": "1000/day",
-            "KEYVEND_RATE_LIMIT_GUEST_MISS": "5/day",
-            "KEYVEND_LOG_LEVEL": "warning",
-        }
-        command = [sys.executable, "-m", "keyvend.cli", "serve", "--port", str(port)]
-        proc = subprocess.Popen(
-            command,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        servers.append(proc)
-        wait_until_listening(port, proc)
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
+    with ExitStack() as servers:
+        urls = [servers.enter_context(keyvend_serve(name, postgres_url, tmp_path)) for name in "ab"]
         yield {"a": urls[0], "b": urls[1], "token": token}
-    finally:
-        for proc in servers:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+
+
+def keyvend_serve(name: str, database_url: str, tmp_path: Path) -> AbstractContextManager[str]:
+    """`keyvend serve` in a process of its own on a free port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "KEYVEND_DATA_DIR": str(tmp_path / name),
+        "KEYVEND_DATABASE_URL": database_url,
+        "KEYVEND_REDIS_URL": REDIS_URL,
+        "KEYVEND_SECRET_KEY": SECRET,
+        "KEYVEND_RATE_LIMIT_GUEST": "1000/day",
+        "KEYVEND_RATE_LIMIT_GUEST_MISS": "5/day",
+        "KEYVEND_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "keyvend.cli", "serve", "--port", str(port)]
+    return serve_in_process(command, port=port, env=env)
 
 
 def call(base: str, path: str, auth: tuple[str, str] | None = None, **params: Any) -> Any:

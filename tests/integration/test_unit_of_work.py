@@ -12,6 +12,7 @@ from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict
 from keyvend.services import apikey_type
 from tests.conftest import FakeClock
+from tests.support.keys import key_in_db
 
 
 def new_client(uow: UnitOfWork, email: str) -> Client:
@@ -155,13 +156,6 @@ def scripted_keys(monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> list[Any]
     return calls
 
 
-def stored_key(db: Database, order_id: int) -> str:
-    with db.unit_of_work(read_only=True) as uow:
-        service = apikey_type.service_of(uow, order_id)
-        assert service is not None
-        return db.vault.decrypt_key(service.key_ciphertext)
-
-
 def test_a_generated_key_that_is_taken_is_retried_with_a_fresh_one(
     db: Database, orders: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,8 +165,8 @@ def test_a_generated_key_that_is_taken_is_retried_with_a_fresh_one(
     assert issue(db, orders[1]) == "1111222233334444"
     assert len(calls) == 2
     assert calls[0].length == 16 and calls[0].split is False  # the service's own format
-    assert stored_key(db, orders[0]) == "AAAABBBBCCCCDDDD"
-    assert stored_key(db, orders[1]) == "1111222233334444"
+    assert key_in_db(db, orders[0]) == "AAAABBBBCCCCDDDD"
+    assert key_in_db(db, orders[1]) == "1111222233334444"
 
 
 def test_a_key_differing_from_a_taken_one_only_in_case_counts_as_taken(

@@ -221,3 +221,11 @@ def test_a_short_secret_key_is_allowed_in_development(
 def test_an_empty_secret_key_is_refused_outside_development(tmp_path: Path) -> None:
     with pytest.raises(UnsafeSecret):
         load_secret(Settings(data_dir=tmp_path, secret_key=""))
+
+
+def test_the_secret_key_never_shows_in_the_settings_repr_or_dump(tmp_path: Path) -> None:
+    secret = "s3cr3t-" + "k" * 40
+    settings = Settings(data_dir=tmp_path, secret_key=secret)
+    assert secret not in repr(settings)
+    assert secret not in settings.model_dump_json()
+    assert load_secret(settings) == secret.encode()

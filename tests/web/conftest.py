@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from starlette.testclient import TestClient
 
@@ -17,6 +14,7 @@ from keyvend.db.unit_of_work import Database
 from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
 from keyvend.services import product as products
+from tests.support.live_server import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -120,34 +118,11 @@ def log_in(page: Page, area: str, email: str, password: str) -> None:
     expect(page.locator(".flash")).to_contain_text("Welcome back")
 
 
-class _Server(uvicorn.Server):
-    """uvicorn that tells the test thread when it is listening."""
-
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self.ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.ready.set()
-
-
 @pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
     """The test's app served by uvicorn on a free loopback port; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    ready = threading.Event()
-    server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning"), ready)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    assert ready.wait(30), "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
-    sock.close()
+    with serve_in_thread(app, lifespan="off") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,10 @@
 
 Seeded through the `keyvend` CLI and the admin API, served by uvicorn on a real socket in a
 thread, and wrapped in `RequestCounter` so that tests can count what reaches the server.
+
+The server's tests have their own live servers in `tests/support/live_server.py`; this tree
+keeps its own because it also runs on its own (from clients/python), where `tests` is not
+importable.
 """
 
 from __future__ import annotations

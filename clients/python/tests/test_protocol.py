@@ -59,6 +59,12 @@ def test_a_server_error_status_is_server_unavailable(status: int) -> None:
         decode(response(status, content=b"<html>oops</html>"))
 
 
+def test_keyvends_own_outage_answer_is_server_unavailable_with_its_message() -> None:
+    body = {"result": None, "error": {"message": "The database is unavailable", "code": 503}}
+    with pytest.raises(ServerUnavailable, match="HTTP 503: The database is unavailable"):
+        decode(response(503, body=body, headers={"Retry-After": "5"}))
+
+
 @pytest.mark.parametrize(
     "content",
     [b"<html>login to the wifi</html>", b'{"detail": "Not Found"}', b"[]", b""],

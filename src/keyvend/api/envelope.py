@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.responses import JSONResponse
 
 from keyvend.db.unit_of_work import CONFLICT_MESSAGE
 from keyvend.domain.errors import Conflict, KeyvendError, RateLimited, ServiceUnavailable
 
 log = logging.getLogger("keyvend.api")
+DATABASE_UNAVAILABLE = "The database is busy or unavailable; please try again"
+LOG_EVERY_SECONDS = 60.0
+_last_logged: dict[tuple[str, str], float] = {}
 
 
 def ok(result: Any) -> JSONResponse:
@@ -44,10 +49,28 @@ def error_response(exc: Exception) -> JSONResponse:
         return failure(exc)
     if isinstance(exc, IntegrityError):  # a race the unit of work did not see at commit
         return failure(Conflict(CONFLICT_MESSAGE))
-    if isinstance(exc, OperationalError):
-        log.error("database unavailable: %s", type(exc.orig).__name__)
-        return failure(KeyvendError("The database is busy or unavailable; please try again"))
-    log.exception("unexpected error")
+    if isinstance(exc, OperationalError | InterfaceError | SQLAlchemyTimeout):
+        # An outage, not a refusal: 503 lets clients tell the two apart (and serve stale).
+        log.error("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+        return failure(ServiceUnavailable(DATABASE_UNAVAILABLE))
+    _log_once(exc)
     response = failure(KeyvendError("Internal server error"))
     response.status_code = 500
     return response
+
+
+def _log_once(exc: Exception) -> None:
+    """A server fault is logged with its traceback once a minute per kind and place, so a
+    flood of one broken request cannot flood the log."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+    key = (type(exc).__name__, where)
+    now = time.monotonic()
+    if now - _last_logged.get(key, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
+        return
+    if len(_last_logged) > 1000:  # bounded: many kinds of fault cannot grow it for ever
+        _last_logged.clear()
+    _last_logged[key] = now
+    log.error("unexpected error (logged once a minute)", exc_info=exc)

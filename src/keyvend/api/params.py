@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from keyvend.domain.errors import MalformedBody
+
+# python-multipart logs every malformed part it meets: a client's mistake, not ours to log.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
+logging.getLogger("multipart").setLevel(logging.ERROR)
 
 MAX_BODY = 1_000_000
 MAX_DEPTH = 5
@@ -30,11 +37,19 @@ async def read_params(request: Request) -> dict[str, Any]:
     if content_type == "application/x-www-form-urlencoded":
         params.update(nest(parse_qsl(_text(body), keep_blank_values=True)))
     elif content_type == "multipart/form-data":
-        form = await request.form()
-        params.update(nest([(k, v) for k, v in form.multi_items() if isinstance(v, str)]))
+        params.update(nest(await _multipart(request)))
     else:
         params.update(_json_object(body))
     return params
+
+
+async def _multipart(request: Request) -> list[tuple[str, str]]:
+    """The text fields of a multipart body (files are ignored); a malformed one is a 701."""
+    try:
+        form = await request.form(max_fields=MAX_FIELDS)
+    except (HTTPException, MultiPartException):
+        raise MalformedBody("Request body is not a valid multipart form") from None
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
 def _text(body: bytes) -> str:

@@ -36,12 +36,21 @@ def transport_errors() -> Iterator[None]:
         raise ServerUnavailable(f"Cannot reach Keyvend ({type(exc).__name__})") from exc
 
 
+def _said(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f": {message[:200]}" if isinstance(message, str) else ""
+
+
 def decode(response: httpx.Response) -> Answer:
     """The key's info, or None when the key does not exist; raise for every other outcome."""
     if response.status_code == 429:
         raise RateLimited(retry_after(response.headers))
     if response.status_code >= 500:
-        raise ServerUnavailable(f"Keyvend answered HTTP {response.status_code}")
+        # 503 is Keyvend's own word for an outage (its database is down): say what it said.
+        raise ServerUnavailable(f"Keyvend answered HTTP {response.status_code}{_said(response)}")
     body = _envelope(response)
     error = body["error"]
     if error is None:

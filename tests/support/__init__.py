@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules: databases, live servers, snapshots and small API calls."""
