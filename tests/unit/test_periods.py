@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyvend.domain.errors import InvalidInput
+from keyvend.domain.errors import Conflict, InvalidInput
 from keyvend.domain.periods import RULE, Period, parse_period
 
 LIMITS = {"D": 90, "W": 52, "M": 24, "Y": 5}
@@ -112,3 +112,10 @@ def test_adding_months_moves_the_calendar_month_and_never_overflows_it(
     assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == months
     assert end.day == start.day or (end.day < start.day and (end + timedelta(days=1)).day == 1)
     assert end.time() == start.time() and end.tzinfo == start.tzinfo
+
+
+@pytest.mark.parametrize("period", ["1D", "52W", "1M", "5Y"])
+def test_a_period_ending_after_the_year_9999_is_a_conflict_not_a_crash(period: str) -> None:
+    end_of_time = datetime(9999, 12, 31, 12, tzinfo=UTC)
+    with pytest.raises(Conflict, match="after the year 9999"):
+        parse_period(period).after(end_of_time)

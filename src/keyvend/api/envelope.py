@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -20,9 +21,20 @@ LOG_EVERY_SECONDS = 60.0
 _last_logged: dict[tuple[str, str], float] = {}
 
 
+class Envelope(JSONResponse):
+    """JSON as Starlette writes it; text that UTF-8 cannot hold (a lone surrogate stored
+    before input refused them) is written as JSON escapes instead of failing the answer."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode()
+
+
 def ok(result: Any) -> JSONResponse:
     """`{"result": ..., "error": null}`; schemas as `model_dump(mode="json")`."""
-    return JSONResponse({"result": to_json(result), "error": None})
+    return Envelope({"result": to_json(result), "error": None})
 
 
 def to_json(result: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,6 +19,7 @@ logging.getLogger("python_multipart").setLevel(logging.ERROR)
 logging.getLogger("multipart").setLevel(logging.ERROR)
 
 MAX_BODY = 1_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_DEPTH = 5
 MAX_FIELDS = 1000
 
@@ -66,7 +68,21 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise MalformedBody("Request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise MalformedBody("Request body must be a JSON object")
+    if not _is_text(value):
+        raise MalformedBody("Request body holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     return value
+
+
+def _is_text(value: Any) -> bool:
+    """Whether every string in a decoded JSON value is valid Unicode (JSON's \\ud800 escapes
+    can spell lone surrogates, which no database column or UTF-8 answer can hold)."""
+    if isinstance(value, str):
+        return value.isascii() or not _SURROGATE.search(value)
+    if isinstance(value, dict):
+        return all(_is_text(k) and _is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_text(item) for item in value)
+    return True
 
 
 def nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:

@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from keyvend.domain.errors import InvalidInput
+from keyvend.domain.errors import Conflict, InvalidInput
 
 _LIMITS = {"D": 90, "W": 52, "M": 24, "Y": 5}
 _PERIOD = re.compile(r"([1-9]\d{0,2})([DWMY])")
 RULE = "period must be 1-90D, 1-52W, 1-24M or 1-5Y (e.g. 1M, 3M, 1Y)"
+PAST_THE_CALENDAR = "One more period would end after the year 9999; this cannot be renewed"
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,20 @@ class Period:
         return f"{self.count}{self.unit}"
 
     def after(self, start: datetime) -> datetime:
-        """The moment one period after `start` (month ends are clipped, as calendars do)."""
-        if self.unit == "D":
-            return start + timedelta(days=self.count)
-        if self.unit == "W":
-            return start + timedelta(weeks=self.count)
-        months = self.count if self.unit == "M" else 12 * self.count
-        return _add_months(start, months)
+        """The moment one period after `start` (month ends are clipped, as calendars do).
+
+        Conflict, not a crash, when that moment would be past the year 9999 (the calendar's
+        end): an order renewed that far cannot be renewed again.
+        """
+        try:
+            if self.unit == "D":
+                return start + timedelta(days=self.count)
+            if self.unit == "W":
+                return start + timedelta(weeks=self.count)
+            months = self.count if self.unit == "M" else 12 * self.count
+            return _add_months(start, months)
+        except (OverflowError, ValueError):
+            raise Conflict(PAST_THE_CALENDAR) from None
 
 
 def parse_period(value: object) -> Period:

@@ -11,11 +11,14 @@ from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import UnitOfWork
 from keyvend.domain.errors import Conflict, NotFound
 from keyvend.domain.keygen import KeyFormat, generate_key, parse_config
+from keyvend.domain.order_states import OrderStatus
 from keyvend.schemas.order import ApiKeyServicePublic
 from keyvend.services import extension
 from keyvend.services.product_types import ProductType, register
 
 MAX_ATTEMPTS = 10
+# Orders that held a key once activated (pending orders get theirs when activated).
+LIVE_WITH_KEY = (OrderStatus.ACTIVE, OrderStatus.SUSPENDED, OrderStatus.FAILED_RENEW)
 
 
 class ApiKeyType(ProductType):
@@ -83,4 +86,23 @@ def assign_new_key(uow: UnitOfWork, service: ApiKeyService) -> str:
     raise Conflict("Could not generate a unique API key; try a longer key length")
 
 
+def restore_missing_keys(uow: UnitOfWork, extension_name: str) -> None:
+    """After a reinstall, every live API-key order whose key was dropped gets a new one."""
+    if extension_name != ApiKeyType.extension:
+        return
+    keyless = uow.session.scalars(
+        select(Order)
+        .outerjoin(ApiKeyService, ApiKeyService.order_id == Order.id)
+        .where(
+            Order.type == ApiKeyType.name,
+            Order.status.in_(LIVE_WITH_KEY),
+            ApiKeyService.id.is_(None),
+        )
+    ).all()
+    for order in keyless:
+        APIKEY_TYPE.activate(uow, order)
+        uow.flush()  # the next key's uniqueness check must see this one
+
+
 APIKEY_TYPE = register(ApiKeyType())
+extension.ON_ACTIVATE.append(restore_missing_keys)

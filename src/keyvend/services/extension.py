@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,10 @@ ACTIVE, INACTIVE, NOT_INSTALLED = (
     ExtensionStatus.INACTIVE,
     ExtensionStatus.NOT_INSTALLED,
 )
+
+# Run inside the unit of work that activates an extension (product types register here, so
+# that orders left without a service by an uninstall get one back on reinstall).
+ON_ACTIVATE: list[Callable[[UnitOfWork, str], None]] = []
 
 # name -> (version, description, the tables it owns)
 KNOWN: dict[str, tuple[str, str, list[Any]]] = {
@@ -50,6 +55,8 @@ def activate(db: Database, name: str) -> bool:
         for model in KNOWN[name][2]:
             model.__table__.create(uow.session.connection(), checkfirst=True)
         _set_status(uow, name, ACTIVE)
+        for hook in ON_ACTIVATE:
+            hook(uow, name)
         uow.commit()
     return True
 
