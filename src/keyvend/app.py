@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
 from keyvend.api import docs
@@ -23,6 +23,7 @@ from keyvend.db.unit_of_work import Clock, Database, utc_now
 from keyvend.domain.errors import MalformedCall, MethodNotFound
 from keyvend.domain.vault import KeyVault
 from keyvend.edge.client_address import proxy_middleware
+from keyvend.edge.headers import DOCS_HEADERS, NOSNIFF, WithHeaders
 from keyvend.edge.ratelimit import RateLimiter
 from keyvend.web import pages
 
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         Route("/api/{role}/{module}/{method}", api_call, methods=["GET", "POST"]),
         Route("/api/{rest:path}", not_a_call, methods=["GET", "POST"]),
         Route("/openapi.json", docs.openapi_json, methods=["GET"]),
-        Route("/docs", docs.docs_page, methods=["GET"]),
+        Route(
+            "/docs", WithHeaders(request_response(docs.docs_page), DOCS_HEADERS), methods=["GET"]
+        ),
         *pages.routes(),
-        Mount("/static", app=pages.static_files(), name="static"),
+        Mount("/static", app=WithHeaders(pages.static_files(), NOSNIFF), name="static"),
     ]
     app = Starlette(
         routes=routes,

@@ -127,6 +127,9 @@ def serve(
             f"  password:  {first.password}",
             f"  API token: {first.api_token}",
         ]
+    warning = limits_warning(settings, workers)
+    if warning:
+        typer.echo(f"Warning: {warning}", err=True)
     emit(as_json, info, "\n".join(lines))
     sys.stdout.flush()
     db.dispose()
@@ -142,6 +145,17 @@ def serve(
             "uvicorn",
             *uvicorn_args(host=host, port=port, workers=workers, log_level=settings.log_level),
         ],
+    )
+
+
+def limits_warning(settings: Settings, workers: int) -> str | None:
+    """Without Redis each worker counts on its own, so every budget is `workers` times larger."""
+    if workers <= 1 or settings.redis_url or not settings.rate_limit_enabled:
+        return None
+    return (
+        f"without KEYVEND_REDIS_URL each of the {workers} workers keeps its own rate-limit "
+        f"counters, so every rate limit is up to {workers} times higher; set KEYVEND_REDIS_URL "
+        "to share them"
     )
 
 
@@ -217,7 +231,8 @@ def run_cron(as_json: bool = JSON_OPT) -> None:
         as_json,
         result,
         f"Suspended {len(result['suspended_orders'])} expired order(s); "
-        f"removed {result['deleted_sessions']} expired session(s).",
+        f"removed {result['deleted_sessions']} expired session(s) and "
+        f"{result['deleted_guest_carts']} abandoned guest cart(s).",
     )
 
 

@@ -168,7 +168,7 @@ def load_secret(settings: Settings) -> bytes:
         return secret.encode()
     path = settings.data_dir / "secret.key"
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_secret_file(path)
     secret = path.read_text().strip()
     _check_length(secret, str(path), settings)

@@ -207,8 +207,16 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
     auth.login(database, "client", email="jo@example.com", password="jo-pass-1", ttl_hours=1)
     database.dispose()
 
-    assert cli.json("cron") == {"suspended_orders": [expired], "deleted_sessions": 1}
-    assert cli.json("cron") == {"suspended_orders": [], "deleted_sessions": 0}
+    assert cli.json("cron") == {
+        "suspended_orders": [expired],
+        "deleted_sessions": 1,
+        "deleted_guest_carts": 0,
+    }
+    assert cli.json("cron") == {
+        "suspended_orders": [],
+        "deleted_sessions": 0,
+        "deleted_guest_carts": 0,
+    }
     database = cli.database()
     try:
         assert order.get(database, expired).status == "suspended"
@@ -219,7 +227,10 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
 
 def test_cron_reports_in_words_without_json(cli: Cli) -> None:
     output = cli.ok("cron")
-    assert output.strip() == "Suspended 0 expired order(s); removed 0 expired session(s)."
+    assert output.strip() == (
+        "Suspended 0 expired order(s); removed 0 expired session(s) "
+        "and 0 abandoned guest cart(s)."
+    )
 
 
 def test_extension_deactivate_and_activate_switch_the_status(cli: Cli) -> None:

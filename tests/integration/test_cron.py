@@ -162,3 +162,26 @@ def test_cron_drops_expired_sessions_and_keeps_live_ones(
     with pytest.raises(Unauthenticated):
         auth.live_session(db, old.token)
     assert auth.live_session(db, live.token)[1] == live.csrf
+
+
+def test_cron_drops_guest_carts_left_alone_for_30_days_and_keeps_the_rest(
+    db: Database, make_order: MakeOrder, clock: FakeClock
+) -> None:
+    from keyvend.schemas.cart import CartItemCreate
+    from keyvend.services import cart
+    from keyvend.services.cart import CartOwner
+
+    product_id = order.get(db, make_order()).product_id
+    assert product_id is not None
+    item = CartItemCreate(product_id=product_id)
+    stale, fresh = CartOwner(token_digest="a" * 64), CartOwner(token_digest="b" * 64)
+    clients_cart = CartOwner(client_id=order.get(db, make_order()).client_id)
+    cart.add_item(db, stale, item)
+    cart.add_item(db, clients_cart, item)
+    clock.advance(days=29)
+    cart.add_item(db, fresh, item)
+    clock.advance(days=1, seconds=1)
+    assert cron.run(db, grace_days=0)["deleted_guest_carts"] == 1
+    assert cart.get(db, stale).items == []
+    assert len(cart.get(db, fresh).items) == 1
+    assert len(cart.get(db, clients_cart).items) == 1  # a client's cart never expires

@@ -229,3 +229,15 @@ def test_the_secret_key_never_shows_in_the_settings_repr_or_dump(tmp_path: Path)
     assert secret not in repr(settings)
     assert secret not in settings.model_dump_json()
     assert load_secret(settings) == secret.encode()
+
+
+def test_serving_several_workers_without_redis_warns_that_limits_multiply(tmp_path: Path) -> None:
+    from keyvend.cli import limits_warning
+
+    alone = Settings(data_dir=tmp_path)
+    assert limits_warning(alone, 1) is None
+    warning = limits_warning(alone, 4)
+    assert warning is not None and "4 times higher" in warning and "KEYVEND_REDIS_URL" in warning
+    shared = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")
+    assert limits_warning(shared, 4) is None
+    assert limits_warning(Settings(data_dir=tmp_path, rate_limit_enabled=False), 4) is None

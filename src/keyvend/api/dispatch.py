@@ -57,7 +57,14 @@ def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdi
         policies=found.policies,
         verdict=verdict,
         identify=lambda: _identify(found, call),
+        login=_login_named(params) if "login" in found.policies else None,
     )
+
+
+def _login_named(params: dict[str, Any]) -> str | None:
+    """The account a login call names, for the per-account failure budget."""
+    email = params.get("email")
+    return email if isinstance(email, str) else None
 
 
 def _identify(found: Endpoint, call: Call) -> str | None:

@@ -16,6 +16,8 @@ from keyvend.db.unit_of_work import CONFLICT_MESSAGE
 from keyvend.domain.errors import Conflict, KeyvendError, RateLimited, ServiceUnavailable
 
 log = logging.getLogger("keyvend.api")
+# API answers carry keys, tokens and key states that change at once: no cache may keep them.
+NO_STORE = {"Cache-Control": "no-store"}
 DATABASE_UNAVAILABLE = "The database is busy or unavailable; please try again"
 LOG_EVERY_SECONDS = 60.0
 _last_logged: dict[tuple[str, str], float] = {}
@@ -34,7 +36,7 @@ class Envelope(JSONResponse):
 
 def ok(result: Any) -> JSONResponse:
     """`{"result": ..., "error": null}`; schemas as `model_dump(mode="json")`."""
-    return Envelope({"result": to_json(result), "error": None})
+    return Envelope({"result": to_json(result), "error": None}, headers=NO_STORE)
 
 
 def to_json(result: Any) -> Any:
@@ -49,7 +51,7 @@ def to_json(result: Any) -> Any:
 def failure(exc: KeyvendError) -> JSONResponse:
     """`{"result": null, "error": {"message": ..., "code": N}}` with the class's HTTP status."""
     body = {"result": None, "error": {"message": exc.message, "code": exc.code}}
-    response = JSONResponse(body, status_code=exc.status)
+    response = JSONResponse(body, status_code=exc.status, headers=NO_STORE)
     if isinstance(exc, RateLimited | ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

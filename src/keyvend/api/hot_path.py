@@ -69,7 +69,11 @@ class HotPath:
             response.headers.update(verdict.headers())
             await response(scope, _replay(b"", None), send)
             return
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            (b"cache-control", b"no-store"),
+        ]
         headers += [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

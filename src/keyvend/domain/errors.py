@@ -69,6 +69,12 @@ class Unauthenticated(KeyvendError):
     title = "Authentication failed"
 
 
+class LoginFailed(Unauthenticated):
+    """A login with a wrong email or password; counts against the login budgets."""
+
+    title = "Login failed"
+
+
 class ClientRequired(Unauthenticated):
     """A client endpoint called without client credentials."""
 
@@ -120,7 +126,7 @@ class RateLimited(KeyvendError):
     title = "Too many requests"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
+        super().__init__(f"Too many requests. Try again in {wait_in_words(retry_after)}.")
         self.retry_after = retry_after
 
 
@@ -167,6 +173,14 @@ class MethodNotFound(KeyvendError):
     code = METHOD_NOT_FOUND
     status = 404
     title = "Method not found"
+
+
+def wait_in_words(seconds: int) -> str:
+    """`42 seconds`, `1 minute`, `48 minutes`: how people read a wait (never "2831 seconds")."""
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minutes"
 
 
 def error_classes() -> list[type[KeyvendError]]:

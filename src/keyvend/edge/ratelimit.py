@@ -26,7 +26,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from starlette.types import Scope
 
 from keyvend.config import Settings
-from keyvend.domain.errors import NotFound, RateLimited
+from keyvend.domain.errors import LoginFailed, NotFound, RateLimited
 from keyvend.edge.client_address import client_ip
 
 log = logging.getLogger("keyvend.ratelimit")
@@ -34,7 +34,11 @@ log = logging.getLogger("keyvend.ratelimit")
 T = TypeVar("T")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Policies = tuple[str, ...]
+# Redis answers in well under a millisecond when it is well: a short timeout keeps a hung
+# Redis from stalling requests, and the wait before trying it again grows while it stays down.
+REDIS_TIMEOUT_SECONDS = 0.1
 REDIS_RETRY_SECONDS = 5.0
+REDIS_RETRY_MAX_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,15 @@ class Policy:
     counts_calls: bool = True  # each call counts; False: the budget is only checked
     per_account: bool = False  # also counted per account, once the caller is known
     counts_misses: bool = False  # a key check that finds no key counts, after its answer
+    # Only failed logins count, per IP and per account named; a success clears both.
+    counts_failures: bool = False
 
 
 # DESIGN.md section 6; the budgets themselves come from the settings.
 POLICIES: dict[str, Policy] = {
     "guest": Policy(),
-    "login": Policy(),
+    # Honest users are never locked out by their own logins: only failures count.
+    "login": Policy(counts_calls=False, counts_failures=True),
     "authenticated": Policy(per_account=True),
     # Once an IP has guessed too many missing keys, refuse all its checks: refusing only
     # misses would tell a guesser which keys exist.
@@ -86,59 +93,86 @@ def guard(
     policies: Policies,
     verdict: Verdict,
     identify: Callable[[], str | None] | None = None,
+    login: str | None = None,
 ) -> T:
     """`run()` one call under its policies: the per-IP budgets first, then, once `identify`
     has named the account (raising if the credentials are wrong), the per-account ones; a
-    call that finds no key counts as a miss. RateLimited when a budget is spent."""
+    call that finds no key counts as a miss; a failed login counts against the IP and the
+    `login` it named, a successful one clears both. RateLimited when a budget is spent."""
     limiter: RateLimiter = scope["app"].state.limiter
     ip = client_ip(scope)
     limited = not limiter.exempt(ip)
     if limited:
         limiter.before_call(ip, policies, verdict)
+        limiter.before_login(login, policies, verdict)
     account = identify() if identify is not None else None
     if not limited:
         return run()
     if account is not None:
         limiter.after_auth(account, policies, verdict)
     try:
-        return run()
+        result = run()
     except NotFound:
         limiter.count_miss(ip, policies)
         raise
+    except LoginFailed:
+        limiter.count_failure(ip, login, policies)
+        raise
+    limiter.clear_failures(login, policies)
+    return result
 
 
 class Counters:
     """`limits` storage with the Redis-to-memory fallback."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(
+        self, redis_url: str | None, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._memory = MemoryStorage()
         self._redis: Storage | None = None
         if redis_url:
             self._redis = RedisStorage(
-                redis_url, wrap_exceptions=True, socket_timeout=0.5, socket_connect_timeout=0.5
+                redis_url,
+                wrap_exceptions=True,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
+        self._monotonic = monotonic
         self._redis_down_until = 0.0
+        self._retry_in = REDIS_RETRY_SECONDS
 
     def incr(self, key: str, expiry: int, amount: int) -> int:
         """Add `amount` (0 to read) to `key` and return the new count."""
         storage = self._storage()
         try:
-            if amount == 0:
-                return storage.get(key)
-            return storage.incr(key, expiry, amount=amount)
+            used = storage.get(key) if amount == 0 else storage.incr(key, expiry, amount=amount)
         except Exception as exc:  # any storage failure: fall back, never fail the call
             if storage is self._memory:
                 raise
-            self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            log.warning(
-                "Redis rate-limit storage unreachable (%s); using memory for %ss",
-                type(exc).__name__,
-                REDIS_RETRY_SECONDS,
-            )
+            self._redis_down(exc)
             return self.incr(key, expiry, amount)
+        if storage is self._redis:
+            self._retry_in = REDIS_RETRY_SECONDS
+        return used
+
+    def _redis_down(self, exc: Exception) -> None:
+        self._redis_down_until = self._monotonic() + self._retry_in
+        log.warning(
+            "Redis rate-limit storage unreachable (%s); using memory for %ss",
+            type(exc).__name__,
+            self._retry_in,
+        )
+        self._retry_in = min(self._retry_in * 2, REDIS_RETRY_MAX_SECONDS)
+
+    def clear(self, key: str) -> None:
+        """Forget `key` (a budget starts again); a storage failure is logged, never raised."""
+        try:
+            self._storage().clear(key)
+        except Exception as exc:
+            log.warning("could not clear a rate-limit counter (%s)", type(exc).__name__)
 
     def _storage(self) -> Storage:
-        if self._redis is not None and time.monotonic() >= self._redis_down_until:
+        if self._redis is not None and self._monotonic() >= self._redis_down_until:
             return self._redis
         return self._memory
 
@@ -184,6 +218,32 @@ class RateLimiter:
             if POLICIES[name].per_account:
                 self._count(name, f"account:{account}", verdict, cost=1)
 
+    def before_login(self, login: str | None, policies: Policies, verdict: Verdict) -> None:
+        """Refuse a login naming an account whose failure budget is spent (from any IP)."""
+        if login:
+            for name in policies:
+                if POLICIES[name].counts_failures:
+                    self._count(name, _login_key(login), verdict, cost=0)
+
+    def count_failure(self, ip: str, login: str | None, policies: Policies) -> None:
+        """A failed login counts against the IP and the account it named."""
+        for name in policies:
+            if POLICIES[name].counts_failures:
+                for who in (ip, _login_key(login) if login else None):
+                    if who is not None:
+                        with contextlib.suppress(RateLimited):  # the next try is refused
+                            self._count(name, who, Verdict(), cost=1)
+
+    def clear_failures(self, login: str | None, policies: Policies) -> None:
+        """A successful login forgives the failures counted against its account. The IP's
+        stay until their window ends: otherwise a guesser could wipe them by logging in to
+        an account of their own between guesses."""
+        if not login:
+            return
+        for name in policies:
+            if POLICIES[name].counts_failures:
+                self.counters.clear(self._key(name, _login_key(login), self.clock()))
+
     def count_miss(self, ip: str, policies: Policies) -> None:
         """A call that found no key: count it where misses count."""
         for name in policies:
@@ -197,14 +257,24 @@ class RateLimiter:
         item = self.budgets[policy]
         period = item.get_expiry()
         now = self.clock()
-        window = math.floor(now / period)
-        reset = max(1, math.ceil((window + 1) * period - now))
-        key = f"keyvend:{policy}:{item.amount}/{period}:{who}:{window}"
-        used = self.counters.incr(key, period, cost)
+        reset = max(1, math.ceil((math.floor(now / period) + 1) * period - now))
+        used = self.counters.incr(self._key(policy, who, now), period, cost)
         over = used > item.amount if cost else used >= item.amount
         verdict.tighten(item.amount, item.amount - used, reset)
         if over:
             raise RateLimited(reset)
+
+    def _key(self, policy: str, who: str, now: float) -> str:
+        """The counter of `who` under `policy` in the fixed window holding `now`."""
+        item = self.budgets[policy]
+        period = item.get_expiry()
+        window = math.floor(now / period)
+        return f"keyvend:{policy}:{item.amount}/{period}:{who}:{window}"
+
+
+def _login_key(login: str) -> str:
+    """The per-account key of a login: the email as the login service reads it."""
+    return "login:" + login.strip().lower()[:255]
 
 
 def _networks(entries: list[str]) -> list[Network]:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from keyvend.db.models import Admin, Client
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import AccountDisabled, SessionExpired, Unauthenticated
+from keyvend.domain.errors import AccountDisabled, LoginFailed, SessionExpired, Unauthenticated
 from keyvend.domain.passwords import verify_password
 from keyvend.domain.vault import new_token, same
 
@@ -54,7 +54,7 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
     with db.unit_of_work() as uow:
         row = _account(uow, role, "email", email.strip().lower())
         if not verify_password(row.password_hash if row else None, password) or row is None:
-            raise Unauthenticated("Please check your login details")
+            raise LoginFailed("Please check your login details")
         if isinstance(row, Client) and row.status != "active":
             raise AccountDisabled("Your account is not active")
         token, csrf = new_token(), new_token()

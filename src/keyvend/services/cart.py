@@ -21,6 +21,7 @@ from keyvend.services import order as orders
 from keyvend.services.product_types import get_type
 
 MAX_ITEMS = 20
+GUEST_CART_DAYS = 30  # a visitor's cart (and its cookie) lives this long after its last change
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from keyvend.schemas.cart import CartItemCreate, CartPublic, CheckoutPublic
 from keyvend.services import cart
 from keyvend.services.cart import CartOwner
 
-CART_DAYS = 30
 
 
 class AddItemParams(Params):
@@ -62,5 +61,5 @@ def owner(call: Call, *, create: bool) -> CartOwner:
     token = call.request.cookies.get(CART_COOKIE)
     if token is None and create:
         token = new_token()
-        call.set_cookie(CART_COOKIE, token, max_age=CART_DAYS * 86400)
+        call.set_cookie(CART_COOKIE, token, max_age=cart.GUEST_CART_DAYS * 86400)
     return CartOwner(token_digest=call.db.vault.token_digest(token) if token else None)
