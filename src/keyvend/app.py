@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, request_response
 
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
@@ -20,11 +20,16 @@ from keyvend.api.hot_path import HotPath
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
-from keyvend.domain.errors import MalformedCall, MethodNotFound
+from keyvend.domain.errors import BodyTooLarge, MalformedCall, MethodNotFound
 from keyvend.domain.vault import KeyVault
+from keyvend.edge.body_limit import BodyLimit
 from keyvend.edge.client_address import proxy_middleware
 from keyvend.edge.headers import DOCS_HEADERS, NOSNIFF, WithHeaders
 from keyvend.edge.ratelimit import RateLimiter
+from keyvend.observability import routes as operations
+from keyvend.observability.logs import configure_logging
+from keyvend.observability.middleware import RequestContext
+from keyvend.services import secret
 from keyvend.web import pages
 
 log = logging.getLogger("keyvend")
@@ -32,15 +37,18 @@ log = logging.getLogger("keyvend")
 
 def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
     """The engine and vault for these settings."""
-    engine = make_engine(settings.effective_database_url)
-    return Database(engine, KeyVault(load_secret(settings)), clock)
+    timeout = settings.database_timeout
+    engine = make_engine(settings.effective_database_url, timeout=timeout)
+    return Database(engine, KeyVault(load_secret(settings)), clock, timeout=timeout)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """A Keyvend ASGI app; tests pass their own settings (and clock, via `database`)."""
     settings = settings or Settings()
+    configure_logging(settings)
     db = database or build_database(settings)
     routes = [
+        *operations.routes(settings, db),
         Route("/api/{role}/{module}/{method}", api_call, methods=["GET", "POST"]),
         Route("/api/{rest:path}", not_a_call, methods=["GET", "POST"]),
         Route("/openapi.json", docs.openapi_json, methods=["GET"]),
@@ -52,9 +60,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ]
     app = Starlette(
         routes=routes,
-        # The proxy layer comes first (outermost): everything inside, the fast lane included,
-        # sees the real client and scheme in the scope.
-        middleware=[*proxy_middleware(settings.trusted_proxies), Middleware(HotPath)],
+        # The request id comes first (outermost), so every line logged for a request carries
+        # it; then the proxy layer: everything inside, the fast lane included, sees the real
+        # client and scheme in the scope.
+        middleware=[
+            Middleware(RequestContext, access_log=settings.access_log),
+            *proxy_middleware(settings.trusted_proxies),
+            Middleware(BodyLimit, refuse=_too_large),
+            Middleware(HotPath),
+        ],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.settings = settings
@@ -62,6 +76,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # The limiter reads the database's clock, so tests drive both with one fake clock.
     app.state.limiter = RateLimiter(settings, clock=lambda: db.clock().timestamp())
     return app
+
+
+def _too_large(path: str, exc: BodyTooLarge) -> Response:
+    """The API's envelope for API calls, plain text for anything else."""
+    if path.startswith("/api/"):
+        return error_response(exc)
+    return PlainTextResponse(exc.message, status_code=exc.status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -78,7 +99,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and `keyvend serve` workers: settings from env."""
-    app = create_app(Settings())
+    settings = Settings()
+    db = build_database(settings)
+    # Refuse a secret that is not the database's, and adopt the token key that a secret
+    # rotation keeps, so API tokens and sessions survive `keyvend secret rotate`.
+    secret.check(db, settings)
+    app = create_app(settings, database=db)
     # Everything imported and built so far lives as long as the worker: move it out of the
     # garbage collector's sight, so collections stay short on the hot path (lower p99).
     gc.collect()

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import resource
+import shutil
+import socket
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
+from keyvend import __version__
 from keyvend.app import build_database
+from keyvend.cli_backup import backup, restore
+from keyvend.cli_secret import secret_app
 from keyvend.config import Settings, UnsafeSecret
 from keyvend.db.migrate import upgrade
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import KeyvendError
 from keyvend.domain.keygen import generate_key, parse_config
+from keyvend.observability.metrics import MULTIPROC_ENV
 from keyvend.schemas.account import ClientCreate, StaffCreate
-from keyvend.services import client, cron, extension, staff
+from keyvend.services import client, cron, extension, secret, staff
+from keyvend.services.secret import SecretMismatch
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -50,12 +63,32 @@ def _handled(function: Command) -> Command:
 app = KeyvendTyper(
     help="Keyvend: sell API keys and let any application verify them.", no_args_is_help=True
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"keyvend {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Keyvend: sell API keys and let any application verify them."""
+
+
 admin_app = KeyvendTyper(help="Administrators.", no_args_is_help=True)
 client_app = KeyvendTyper(help="Clients.", no_args_is_help=True)
 extension_app = KeyvendTyper(help="Extensions (serviceapikey).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(client_app, name="client")
 app.add_typer(extension_app, name="extension")
+app.add_typer(secret_app, name="secret")
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 
 def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
@@ -86,16 +119,40 @@ def load_settings() -> Settings:
 
 
 def open_database(settings: Settings | None = None) -> Database:
-    """Migrate and return the database of the current settings."""
+    """Migrate and return the database of the current settings, once its secret matches."""
     settings = settings or load_settings()
+    db: Database | None = None
     try:
+        secret.refuse_a_new_secret_for_data(settings)
         db = build_database(settings)
-    except UnsafeSecret as exc:  # a configuration error, like a bad setting: exit 2
-        typer.echo(f"Error: {exc}", err=True)
+        secret.check(db, settings)  # before migrating: a wrong secret changes nothing
+        upgrade(db.engine)
+        secret.record(db, settings)
+        extension.ensure_installed(db)
+    except Exception as exc:
+        if db is not None:
+            db.dispose()
+        problem = startup_problem(exc, settings)
+        if problem is None:
+            raise
+        typer.echo(f"Error: {problem}", err=True)  # a configuration error: exit 2
         raise typer.Exit(2) from None
-    upgrade(db.engine)
-    extension.ensure_installed(db)
     return db
+
+
+def startup_problem(exc: Exception, settings: Settings) -> str | None:
+    """One line naming the setting to fix, for the errors a configuration causes; None for
+    anything else (a bug shows its traceback)."""
+    if isinstance(exc, UnsafeSecret | SecretMismatch):
+        return str(exc)
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return f"KEYVEND_DATABASE_URL: not a database URL this server can use ({exc})"
+    if isinstance(exc, OperationalError | InterfaceError | SQLAlchemyTimeout):
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        return f"KEYVEND_DATABASE_URL: cannot open {_safe_url(settings)} ({reason})"
+    if isinstance(exc, PermissionError | IsADirectoryError | NotADirectoryError):
+        return f"KEYVEND_DATA_DIR: {settings.data_dir.resolve()} is not writable ({exc.strerror})"
+    return None
 
 
 @app.command()
@@ -107,14 +164,21 @@ def serve(
 ) -> None:
     """Migrate, create the first admin on a new database, and serve HTTP."""
     settings = load_settings()
-    db = open_database(settings)
-    first = staff.create_first_admin(db)
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
+    taken = port_is_free(host, port)
+    if taken:
+        typer.echo(
+            f"Error: KEYVEND_HOST / KEYVEND_PORT: cannot listen on {host}:{port} ({taken})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    db = open_database(settings)
+    first = staff.create_first_admin(db)
     url = f"http://{host}:{port}"
     info: dict[str, Any] = {"url": url, "workers": workers, "database": _safe_url(settings)}
-    lines = [f"Keyvend listening on {url} ({workers} worker(s), {info['database']})"]
+    lines = [f"Keyvend starting on {url} ({workers} worker(s), {info['database']})"]
     if first is not None:
         info["admin"] = {
             "email": first.email,
@@ -135,6 +199,9 @@ def serve(
     db.dispose()
     if settings.secret_key is None:  # workers must find the same generated secret
         os.environ["KEYVEND_DATA_DIR"] = str(settings.data_dir.resolve())
+    # Before the exec: prometheus-client picks multiprocess mode when it is imported.
+    os.environ[MULTIPROC_ENV] = fresh_metrics_dir()
+    raise_open_files_limit()
     # A fresh process image serves: the setup above (migrations, argon2 hashing of the first
     # admin's password) leaves nothing behind in the workers' memory.
     os.execv(  # noqa: S606 (fixed argv, no shell)
@@ -142,10 +209,55 @@ def serve(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            *uvicorn_args(host=host, port=port, workers=workers, log_level=settings.log_level),
+            "keyvend.serving",
+            *serving_args(host, port, workers, settings.log_level, as_json=as_json),
         ],
     )
+
+
+def serving_args(host: str, port: int, workers: int, log_level: str, *, as_json: bool) -> list[str]:
+    """The command line of `keyvend.serving`, the process that binds and serves."""
+    args = ["--host", host, "--port", str(port), "--workers", str(workers)]
+    return [*args, "--log-level", log_level, *(["--json"] if as_json else [])]
+
+
+def port_is_free(host: str, port: int) -> str | None:
+    """None if `host:port` can be listened on now; else why not (checked before any setup,
+    so a taken port costs no migration; the serving process binds for real)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def raise_open_files_limit() -> None:
+    """Lift the soft limit of open files to the hard one (systemd's soft default is 1024):
+    every connection is a file, and the workers inherit the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def fresh_metrics_dir() -> str:
+    """A new, empty folder (0700) where every worker writes its metrics for /metrics to add
+    up. One per start, named after this process (uvicorn keeps its pid across the exec): a
+    previous run's files would count twice, and a second server must not wipe the files of
+    one still serving, so only the folders of processes that are gone are removed."""
+    for old in Path(tempfile.gettempdir()).glob("keyvend-metrics-*-*"):
+        pid = old.name.split("-")[2]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, OSError):
+            pass  # not ours, or alive under another user: leave it
+    return tempfile.mkdtemp(prefix=f"keyvend-metrics-{os.getpid()}-")
 
 
 def limits_warning(settings: Settings, workers: int) -> str | None:
@@ -157,31 +269,6 @@ def limits_warning(settings: Settings, workers: int) -> str | None:
         f"counters, so every rate limit is up to {workers} times higher; set KEYVEND_REDIS_URL "
         "to share them"
     )
-
-
-def uvicorn_args(*, host: str, port: int, workers: int, log_level: str) -> list[str]:
-    """uvicorn's command line for the app factory on its fastest stack."""
-    return [
-        "keyvend.app:app_from_env",
-        "--factory",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        log_level,
-        "--no-access-log",
-        "--http",
-        "httptools",
-        "--loop",
-        "uvloop",
-        # The app wraps itself in uvicorn's proxy-headers layer for trusted_proxies
-        # (keyvend.edge.client_address); uvicorn's own would trust 127.0.0.1 on top.
-        "--no-proxy-headers",
-        "--no-server-header",
-    ]
 
 
 @app.command()

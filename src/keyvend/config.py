@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from limits import parse
 from pydantic import Field, SecretStr, field_validator
@@ -59,10 +59,47 @@ class Settings(BaseSettings):
         description="`development` allows a short secret key; anything else refuses one.",
     )
 
+    # Operations
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="`console` (readable lines) or `json` (one JSON object a line, production).",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="One log line per request: method, path without query, status, duration.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics requires `Authorization: Bearer <token>`.",
+    )
+
+    header_timeout: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=300,
+        description="Seconds a connection may take to send a request's line and headers "
+        "before it is closed (slowloris).",
+    )
+    max_connections_per_client: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Open connections one client address may hold per worker; more are closed "
+        "at once. Trusted proxies are exempt.",
+    )
+
     # Accounts and sessions
     allow_signup: bool = Field(default=True, description="Let guests sign up as clients.")
     session_ttl_hours: int = Field(
         default=24 * 7, ge=1, le=24 * 365, description="Lifetime of a browser session."
+    )
+
+    database_timeout: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=300,
+        description="Seconds a request waits for the database (connecting, a pooled "
+        "connection, a key lookup) before it answers 503; a hung database never hangs a worker.",
     )
 
     # Lifecycle
@@ -97,6 +134,11 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
         "rate_limit_guest", "rate_limit_guest_miss", "rate_limit_login", "rate_limit_authenticated"
@@ -160,22 +202,42 @@ class UnsafeSecret(RuntimeError):
     """The configured secret key is too weak to run with."""
 
 
+SECRET_FILE = "secret.key"  # noqa: S105 (a file name)
+
+
+def secret_path(settings: Settings) -> Path:
+    """Where the generated master secret lives: `<data_dir>/secret.key`."""
+    return settings.data_dir / SECRET_FILE
+
+
+def secret_source(settings: Settings) -> str:
+    """The setting that holds the master secret, as an error message should name it."""
+    if settings.secret_key is not None:
+        return "KEYVEND_SECRET_KEY"
+    return f"{SECRET_FILE} ({secret_path(settings).resolve()})"
+
+
 def load_secret(settings: Settings) -> bytes:
-    """Return the master secret, generating `secret.key` (mode 0600) on first use."""
+    """Return the master secret, generating `secret.key` (mode 0600) on first use.
+
+    `keyvend` commands check first that a database with data never gets a new secret this
+    way (`services.secret.refuse_a_new_secret_for_data`).
+    """
     if settings.secret_key is not None:
         secret = settings.secret_key.get_secret_value()
-        _check_length(secret, "KEYVEND_SECRET_KEY", settings)
+        check_secret_length(secret, "KEYVEND_SECRET_KEY", settings)
         return secret.encode()
-    path = settings.data_dir / "secret.key"
+    path = secret_path(settings)
     if not path.exists():
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_secret_file(path)
     secret = path.read_text().strip()
-    _check_length(secret, str(path), settings)
+    check_secret_length(secret, str(path), settings)
     return secret.encode()
 
 
-def _check_length(secret: str, source: str, settings: Settings) -> None:
+def check_secret_length(secret: str, source: str, settings: Settings) -> None:
+    """Refuse a secret shorter than MIN_SECRET_LENGTH outside development."""
     if len(secret) < MIN_SECRET_LENGTH and not settings.is_development:
         raise UnsafeSecret(
             f"{source} must be at least {MIN_SECRET_LENGTH} characters "
@@ -186,13 +248,21 @@ def _check_length(secret: str, source: str, settings: Settings) -> None:
 def _create_secret_file(path: Path) -> None:
     # Written aside, then linked into place: a process starting at the same moment sees
     # either no file or the whole key, never an empty one, and the first link wins.
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = write_draft(path, os.urandom(32).hex())
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(os.urandom(32).hex())
         os.link(draft, path)
     except FileExistsError:
         pass  # another process won the race; use its key
     finally:
         draft.unlink()
+
+
+def write_draft(path: Path, secret: str) -> Path:
+    """`secret` written (mode 0600, synced) to a new file beside `path`; returns its path."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return draft

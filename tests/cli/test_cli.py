@@ -228,8 +228,7 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
 def test_cron_reports_in_words_without_json(cli: Cli) -> None:
     output = cli.ok("cron")
     assert output.strip() == (
-        "Suspended 0 expired order(s); removed 0 expired session(s) "
-        "and 0 abandoned guest cart(s)."
+        "Suspended 0 expired order(s); removed 0 expired session(s) and 0 abandoned guest cart(s)."
     )
 
 
@@ -378,3 +377,73 @@ def test_keygen_refuses_options_that_are_not_numbers_or_out_of_range(
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "Invalid value" in result.output or "No such option" in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from keyvend.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"keyvend {version('keyvend')}"
+
+
+def test_serve_on_a_taken_port_stops_with_one_line_naming_the_setting(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from keyvend.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"KEYVEND_DATA_DIR": str(tmp_path / "data"), "KEYVEND_PORT": str(port)}
+        result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: KEYVEND_HOST / KEYVEND_PORT: cannot listen on 127.0.0.1:{port} "
+        "(Address already in use)"
+    ]
+    assert not (tmp_path / "data").exists()  # refused before any setup
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"KEYVEND_DATABASE_URL": "nonsense://nowhere/x"},
+            "KEYVEND_DATABASE_URL: not a database URL",
+        ),
+        (
+            {"KEYVEND_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/test"},
+            "KEYVEND_DATABASE_URL: cannot open postgresql+psycopg://postgres@127.0.0.1:1/test",
+        ),
+        ({"KEYVEND_DATA_DIR": "{file}/data"}, "KEYVEND_DATA_DIR: "),
+    ],
+    ids=["bad-url", "unreachable", "data-dir-not-a-folder"],
+)
+def test_a_bad_database_url_or_data_dir_stops_migrate_and_serve_with_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from keyvend.cli import app
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    env = {
+        "KEYVEND_DATA_DIR": str(tmp_path / "data"),
+        "KEYVEND_SECRET_KEY": "s" * 40,
+        **{k: v.format(file=a_file) for k, v in env.items()},
+    }
+    for command in (["migrate"], ["serve", "--port", "0"]):
+        result = CliRunner().invoke(app, command, env=env)
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {expected}"), lines
+        assert "Traceback" not in result.output

@@ -28,26 +28,34 @@ from keyvend.db.migrate import MIGRATIONS, upgrade
 from keyvend.db.models import metadata
 
 LOCK_TIMEOUT = "5s"  # a lock left by an earlier test's connection fails fast instead of hanging
-# Enough of the catalogue to see a table, column, default, constraint or index come or go.
-_CATALOGUE = [
-    """SELECT c.relname, c.relkind::text, a.attname, format_type(a.atttypid, a.atttypmod),
-              a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
-       FROM pg_class c
-       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-       WHERE c.relnamespace = to_regnamespace(%(schema)s)
-       ORDER BY c.relname, a.attnum""",
-    """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
-       FROM pg_constraint WHERE connamespace = to_regnamespace(%(schema)s)
-       ORDER BY 1, 2""",
-    """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-       WHERE c.relnamespace = to_regnamespace(%(schema)s)
-       ORDER BY 1""",
-]
-_RESTART_SEQUENCES = """
-    SELECT setval(format('%%I.%%I', schemaname, sequencename), start_value, false)
-    FROM pg_sequences WHERE schemaname = %(schema)s"""
+# Enough of the catalogue to see a table, column, default, constraint or index come or go. The
+# schema's relations are found through pg_depend's index, not by scanning pg_class, which the
+# schemas that test runs create and drop can bloat to thousands of dead pages.
+_CATALOGUE = """
+    WITH own AS (
+        SELECT c.oid, c.relname::text AS name, c.relkind::text AS kind
+        FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+        WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass
+          AND d.refobjid = to_regnamespace(%(schema)s)
+    ), rel AS (
+        SELECT * FROM own
+        UNION ALL
+        SELECT c.oid, c.relname::text, c.relkind::text
+        FROM own JOIN pg_index i ON i.indrelid = own.oid JOIN pg_class c ON c.oid = i.indexrelid
+    )
+    SELECT rel.name, rel.kind, a.attnum::int, a.attname::text,
+           concat_ws(' ', format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                     pg_get_expr(d.adbin, d.adrelid))
+    FROM rel
+    LEFT JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = rel.oid AND d.adnum = a.attnum
+    UNION ALL
+    SELECT rel.name, 'constraint', NULL, c.conname::text, pg_get_constraintdef(c.oid)
+    FROM rel JOIN pg_constraint c ON c.conrelid = rel.oid
+    UNION ALL
+    SELECT rel.name, 'index', NULL, NULL, pg_get_indexdef(i.indexrelid)
+    FROM rel JOIN pg_index i ON i.indexrelid = rel.oid
+    ORDER BY 1, 2, 3, 4, 5"""
 
 
 def postgres_admin(dsn: str) -> psycopg.Connection[Any]:
@@ -155,30 +163,34 @@ class WorkerSchema:
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
 
-    def _catalogue(self) -> list[list[tuple[Any, ...]]]:
-        params = {"schema": self.schema}
-        return [self.admin.execute(query, params).fetchall() for query in _CATALOGUE]
+    def _catalogue(self) -> list[tuple[Any, ...]]:
+        return self.admin.execute(_CATALOGUE, {"schema": self.schema}).fetchall()
 
     def _emptying_statement(self) -> sql.Composed:
-        found = {
-            row[0]
-            for row in self._migrated_catalogue[0]
-            if row[1] in ("r", "p") and row[0] != "alembic_version"
-        }
+        """DELETE every table, children first, and set each sequence back to its start."""
+        found = {row[0]: row[1] for row in self._migrated_catalogue}
+        tables = {name for name, kind in found.items() if kind in ("r", "p")} - {"alembic_version"}
         ordered = [table.name for table in reversed(metadata.sorted_tables)]
-        if found == set(ordered):
-            return sql.SQL("; ").join(
-                sql.SQL("DELETE FROM {}").format(sql.Identifier(self.schema, name))
-                for name in ordered
-            )
-        # A table the models do not know: TRUNCATE works the foreign-key order out itself.
-        tables = sql.SQL(", ").join(sql.Identifier(self.schema, name) for name in sorted(found))
-        return sql.SQL("TRUNCATE {} CASCADE").format(tables)
+        if tables == set(ordered):
+            emptying = [sql.SQL("DELETE FROM {}").format(self._name(name)) for name in ordered]
+        else:  # a table the models do not know: TRUNCATE works the foreign-key order out
+            names = sql.SQL(", ").join(self._name(name) for name in sorted(tables))
+            emptying = [sql.SQL("TRUNCATE {} CASCADE").format(names)]
+        for name in sorted(name for name, kind in found.items() if kind == "S"):
+            qualified = self._name(name).as_string(self.admin)
+            start = self.admin.execute(
+                "SELECT seqstart FROM pg_sequence WHERE seqrelid = %s::regclass", (qualified,)
+            ).fetchone()
+            assert start is not None, name
+            emptying.append(sql.SQL("SELECT setval({}, {}, false)").format(qualified, start[0]))
+        return sql.SQL("; ").join(emptying)
+
+    def _name(self, name: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, name)
 
     def _empty(self) -> None:
         with self.admin.transaction():
             self.admin.execute(self._emptying)
-            self.admin.execute(_RESTART_SEQUENCES, {"schema": self.schema})
 
 
 def sqlite_template(directory: Path) -> Path:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from keyvend.templates import ENV
 from tests.web.conftest import Browsing
 
 UNLABELLED_TYPES = {"hidden", "submit", "button"}
@@ -117,3 +119,21 @@ def test_garbage_input_never_causes_a_server_error(
         assert client_web.post("/cart/remove", {"item": value}).status_code == 404
     assert admin_web.get(f"/admin/clients/{huge}").status_code == 404
     assert admin_web.post("/admin/extensions/nope", {"action": "activate"}).status_code == 404
+
+
+def test_no_template_marks_a_value_safe() -> None:
+    """Markup comes from templates and escaping filters only, in the pages and the API docs."""
+    names, loader = ENV.list_templates(), ENV.loader
+    assert "api/docs.html" in names and "admin/order.html" in names  # one environment, both
+    assert loader is not None
+    for name in names:
+        source = loader.get_source(ENV, name)[0]
+        assert not re.search(r"\|\s*safe\b", source), name
+
+
+def test_field_attributes_are_escaped_and_boolean_ones_are_bare() -> None:
+    field = ENV.from_string('{% import "macros.html" as ui %}{{ ui.field("x", "X", attrs=a) }}')
+    html = field.render(a={"placeholder": '"><b>', "maxlength": 4, "data-on": True, "off": False})
+    assert '<input id="f-x" name="x" type="text" value="" ' in html
+    assert 'placeholder="&#34;&gt;&lt;b&gt;" maxlength="4" data-on>' in html
+    assert "off" not in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keyvend.domain.errors import InvalidInput
-from keyvend.web.forms import FormValues
+from keyvend.web.forms import Form
 from keyvend.web.product_form import (
     KeyFields,
     ParamRow,
@@ -63,16 +63,15 @@ def test_stored_config_round_trips_through_the_form_fields() -> None:
 
 
 def test_add_and_delete_row_actions_never_ask_to_save() -> None:
-    form = FormValues(
-        {"param_name": ["a", "b"], "param_value": ["1", "2"], "action": ["add_param"]}
-    )
+    rows = [("param_name", "a"), ("param_name", "b"), ("param_value", "1"), ("param_value", "2")]
+    form = Form([*rows, ("action", "add_param")])
     fields, save = key_fields_for_action(form)
     assert not save and [p.name for p in fields.params] == ["a", "b", ""]
     fields, save = key_fields_for_action(
-        FormValues({"param_name": ["a", "b"], "delete_param": ["0"]})
+        Form([("param_name", "a"), ("param_name", "b"), ("delete_param", "0")])
     )
     assert not save and [p.name for p in fields.params] == ["b"]
-    assert key_fields_for_action(FormValues({"action": ["save"]}))[1] is True
+    assert key_fields_for_action(Form({"action": "save"}))[1] is True
 
 
 def test_sample_key_names_the_broken_rule() -> None:
@@ -95,7 +94,7 @@ def test_pricing_fields_round_trip() -> None:
     fields = pricing_fields_from_pricing(pricing)
     assert [r.period for r in fields.periods][-1] == "2M"  # unusual periods are kept
     assert pricing_from_fields(fields) == pricing
-    form = FormValues({"pricing_type": ["once"], "once_price": ["4.50"]})
+    form = Form({"pricing_type": "once", "once_price": "4.50"})
     assert pricing_from_fields(pricing_fields_from_form(form)) == {
         "type": "once",
         "once": {"price": "4.50"},

@@ -106,6 +106,15 @@ def test_login_form_is_rate_limited_like_the_api(tmp_path: Path, db: Database, a
     assert (alert_of(pages[2].text) or "").startswith("Too many requests. Try again in")
 
 
+def test_successful_page_logins_do_not_spend_the_login_budget(
+    tmp_path: Path, db: Database, api: Any
+) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key=SECRET, rate_limit_login="2/hour")
+    app = create_app(settings, database=db)
+    for _ in range(3):
+        Browsing(TestClient(app)).login("/admin/login", *ADMIN)
+
+
 def _signup(email: str, **extra: str) -> dict[str, str]:
     fields = {
         "first_name": "Ann",

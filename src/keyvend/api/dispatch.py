@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -13,15 +15,32 @@ from keyvend.api import auth
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
-from keyvend.domain.errors import InvalidInput, MalformedCall, MethodNotFound
+from keyvend.domain.errors import InvalidInput, LoginFailed, MalformedCall, MethodNotFound
+from keyvend.edge.client_address import client_ip
 from keyvend.edge.cookies import write_cookies
+from keyvend.edge.off_loop import in_thread, key_read
 from keyvend.edge.ratelimit import Verdict, guard
+from keyvend.observability.metrics import (
+    check_outcome,
+    failure_outcome,
+    record_call,
+    record_check,
+)
+
+security_log = structlog.get_logger("keyvend.security")
+# Key checks that miss the fast lane (form bodies, credentials) are counted here.
+KEY_CHECKS = {("guest", "serviceapikey", "check"), ("guest", "serviceapikey", "get_info")}
 
 
 async def api_call(request: Request) -> JSONResponse:
     """Every API call enters here."""
+    started = time.perf_counter()
     verdict = Verdict()
     call: Call | None = None
+    found: Endpoint | None = None
+    params: dict[str, Any] = {}
+    result: Any = None
+    failed: Exception | None = None
     try:
         found = _endpoint(request)
         params = await read_params(request)
@@ -31,17 +50,46 @@ async def api_call(request: Request) -> JSONResponse:
             actor=None,
             request=request,
         )
-        if found.inline:
-            result = _execute(found, call, params, verdict)
-        else:
-            result = await run_in_threadpool(_execute, found, call, params, verdict)
+        run = functools.partial(_execute, found, call, params, verdict)
+        db = call.db
+        result = await (key_read(db, run) if found.inline else in_thread(db, run))
         response = ok(result)
     except Exception as exc:
+        failed = exc
+        if isinstance(exc, LoginFailed) and found is not None:
+            _log_failed_login(request, found, params)
         response = error_response(exc)
     if call is not None:
         write_cookies(request, response, call.cookies)
     response.headers.update(verdict.headers())
+    _observe(found, response.status_code, time.perf_counter() - started, result, failed)
     return response
+
+
+def _observe(
+    found: Endpoint | None, status: int, seconds: float, result: Any, failed: Exception | None
+) -> None:
+    """Count the call (only registered endpoints by name) and, for key checks, the outcome."""
+    if found is None:
+        record_call("unknown", "unknown", "unknown", status)
+        return
+    record_call(found.role, found.module, found.method, status)
+    if (found.role, found.module, found.method) in KEY_CHECKS:
+        valid = result.get("valid") if isinstance(result, dict) else result
+        outcome = failure_outcome(failed) if failed else check_outcome(bool(valid))
+        record_check(outcome, seconds)
+
+
+def _log_failed_login(request: Request, found: Endpoint, params: dict[str, Any]) -> None:
+    """A security event: who tried to log in, from where; the password never."""
+    email = _login_named(params) or ""
+    security_log.warning(
+        "login failed",
+        security_event="login_failed",
+        account_type="admin" if found.module == "staff" else found.module,
+        email=email[:254] if email.isprintable() else repr(email[:254]),
+        client_ip=client_ip(request.scope),
+    )
 
 
 async def not_a_call(request: Request) -> JSONResponse:
@@ -53,12 +101,20 @@ def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdi
     """Rate limits, authentication and validation, then the handler (in a worker thread)."""
     return guard(
         call.request.scope,
-        lambda: found.handler(call, validate(found.params, params)),
+        lambda: _handle(found, call, params),
         policies=found.policies,
         verdict=verdict,
         identify=lambda: _identify(found, call),
         login=_login_named(params) if "login" in found.policies else None,
     )
+
+
+def _handle(found: Endpoint, call: Call, params: dict[str, Any]) -> Any:
+    """The handler, with the caller bound to the log context while it runs."""
+    if call.actor is None:
+        return found.handler(call, validate(found.params, params))
+    with structlog.contextvars.bound_contextvars(actor=f"{call.actor.role}:{call.actor.id}"):
+        return found.handler(call, validate(found.params, params))
 
 
 def _login_named(params: dict[str, Any]) -> str | None:

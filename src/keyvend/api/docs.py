@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from keyvend.api.registry import ENDPOINTS, Endpoint
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(),
-)
+from keyvend.templates import render_template
 
 ENVELOPE = {
     "type": "object",
@@ -117,7 +111,7 @@ async def docs_page(request: Request) -> HTMLResponse:
         }
         for e in _sorted()
     ]
-    html = _templates.get_template("docs.html").render(endpoints=endpoints)
+    html = render_template("api/docs.html", endpoints=endpoints)
     return HTMLResponse(html)
 
 

@@ -13,12 +13,17 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.responses import JSONResponse
 
 from keyvend.db.unit_of_work import CONFLICT_MESSAGE
-from keyvend.domain.errors import Conflict, KeyvendError, RateLimited, ServiceUnavailable
+from keyvend.domain.errors import (
+    DATABASE_UNAVAILABLE,
+    Conflict,
+    KeyvendError,
+    RateLimited,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger("keyvend.api")
 # API answers carry keys, tokens and key states that change at once: no cache may keep them.
 NO_STORE = {"Cache-Control": "no-store"}
-DATABASE_UNAVAILABLE = "The database is busy or unavailable; please try again"
 LOG_EVERY_SECONDS = 60.0
 _last_logged: dict[tuple[str, str], float] = {}
 

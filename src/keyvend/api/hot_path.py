@@ -23,6 +23,7 @@ from keyvend.api.envelope import error_response
 from keyvend.api.params import nest
 from keyvend.api.registry import ENDPOINTS
 from keyvend.db.unit_of_work import Database
+from keyvend.edge.off_loop import key_read
 from keyvend.edge.ratelimit import Verdict, guard
 from keyvend.services import serviceapikey
 
@@ -60,9 +61,13 @@ class HotPath:
     async def _answer(self, scope: Scope, send: Send, path: str, key: str) -> None:
         db: Database = scope["app"].state.db
         verdict = Verdict()
+        policies = self.policies[path]
         try:
-            body = guard(
-                scope, lambda: _body(db, path, key), policies=self.policies[path], verdict=verdict
+            body = await key_read(
+                db,
+                lambda: guard(
+                    scope, lambda: _body(db, path, key), policies=policies, verdict=verdict
+                ),
             )
         except Exception as exc:
             response = error_response(exc)

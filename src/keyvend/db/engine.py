@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ from sqlalchemy.pool import NullPool
 READ_ONLY = "keyvend_read_only"
 
 
-def make_engine(url: str, *, pooled: bool = True) -> Engine:
+def make_engine(url: str, *, pooled: bool = True, timeout: float = 5.0) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
 
     `pooled=False` gives an engine whose connections belong to whoever opens them (NullPool),
-    for connections held for a thread's lifetime outside the shared pool.
+    for connections held for a thread's lifetime outside the shared pool. On PostgreSQL,
+    `timeout` bounds connecting and waiting for a pooled connection, and TCP keepalives plus
+    a TCP user timeout let a connection to a vanished server die instead of hanging.
     """
     parsed = make_url(url)
     extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
@@ -31,9 +34,23 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (BEGIN IMMEDIATE below).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    extra["connect_args"] = _postgresql_timeouts(timeout)
     if not pooled:
         return create_engine(url, **extra)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=timeout, **extra
+    )
+
+
+def _postgresql_timeouts(timeout: float) -> dict[str, Any]:
+    return {
+        "connect_timeout": max(1, math.ceil(timeout)),
+        "keepalives": 1,
+        "keepalives_idle": max(1, math.ceil(timeout)),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(1000, int(timeout * 1000)),
+    }
 
 
 def _private_file(path: Path) -> None:

@@ -58,10 +58,12 @@ class KeyRow(NamedTuple):
 class KeyIndex:
     """Looks keys up by digest; safe to share between threads (one connection each)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, timeout: float = 5.0) -> None:
         # Its own unpooled engine: connections live as long as their thread and never
         # starve the shared pool that units of work draw from.
-        self._engine = make_engine(engine.url.render_as_string(hide_password=False), pooled=False)
+        url = engine.url.render_as_string(hide_password=False)
+        self._engine = make_engine(url, pooled=False, timeout=timeout)
+        self._timeout_ms = max(1, int(timeout * 1000))
         compiled = _LOOKUP.compile(dialect=engine.dialect)
         self._sql = compiled.string
         # SQLite takes the parameters as a tuple in statement order, PostgreSQL as a dict.
@@ -96,7 +98,7 @@ class KeyIndex:
             connection = self._engine.raw_connection()
             driver: Any = connection.driver_connection
             if self._engine.dialect.name == "postgresql":
-                _tune_postgresql(driver)
+                _tune_postgresql(driver, self._timeout_ms)
             else:
                 # A page cache big enough for the key index's inner pages of millions of keys,
                 # so a lookup does not go back to the file for them on every check.
@@ -117,12 +119,14 @@ class KeyIndex:
         self._engine.dispose()
 
 
-def _tune_postgresql(driver: Any) -> None:
-    """Autocommit (no transaction held between checks), and JSON left as text: configs
-    repeat, and `_decoded` parses each distinct text once instead of once per check."""
+def _tune_postgresql(driver: Any, timeout_ms: int) -> None:
+    """Autocommit (no transaction held between checks), a statement timeout (a slow server
+    fails the check instead of holding it), and JSON left as text: configs repeat, and
+    `_decoded` parses each distinct text once instead of once per check."""
     from psycopg.types.string import TextLoader
 
     driver.autocommit = True
+    driver.execute(f"SET statement_timeout = {int(timeout_ms)}")
     driver.adapters.register_loader("json", TextLoader)
     driver.adapters.register_loader("jsonb", TextLoader)
 

@@ -168,3 +168,19 @@ class Cart(Base):
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SecretCheck(Base):
+    """One row (id 1): what the database knows of the master secret (services.secret).
+
+    `check_value` is an HMAC of a fixed label under a subkey of the secret, so a changed or lost
+    secret is noticed at start; `wrapped_token_key` is the token-digest key kept across
+    rotations, encrypted under the current secret (None until the first rotation).
+    """
+
+    __tablename__ = "secret_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    check_value: Mapped[str] = mapped_column(String(64))
+    wrapped_token_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

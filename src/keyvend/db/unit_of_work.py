@@ -26,11 +26,17 @@ def utc_now() -> datetime:
 class Database:
     """The engine plus what every unit of work needs: vault and clock."""
 
-    def __init__(self, engine: Engine, vault: KeyVault, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, engine: Engine, vault: KeyVault, clock: Clock = utc_now, *, timeout: float = 5.0
+    ) -> None:
         self.engine = engine
         self.vault = vault
         self.clock = clock
-        self.keys = KeyIndex(engine)
+        self.timeout = timeout
+        # A PostgreSQL round trip can hang (a partition, a paused server): reads that the
+        # event loop would run inline go to a thread instead (see `edge.off_loop`).
+        self.reads_block = engine.dialect.name == "postgresql"
+        self.keys = KeyIndex(engine, timeout=timeout)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False

@@ -130,6 +130,9 @@ class RateLimited(KeyvendError):
         self.retry_after = retry_after
 
 
+DATABASE_UNAVAILABLE = "The database is busy or unavailable; please try again"
+
+
 class ServiceUnavailable(KeyvendError):
     """A part the call needs (the database) is unreachable; retry after `retry_after` s."""
 
@@ -155,6 +158,13 @@ class MalformedBody(MalformedCall):
 
     code = MALFORMED_BODY
     title = "Malformed request body"
+
+
+class BodyTooLarge(MalformedBody):
+    """The request body is over the server's ceiling; refused before or while it is read."""
+
+    status = 413
+    title = "Request body too large"
 
 
 class ModuleInactive(KeyvendError):

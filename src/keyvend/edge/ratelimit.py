@@ -28,6 +28,7 @@ from starlette.types import Scope
 from keyvend.config import Settings
 from keyvend.domain.errors import LoginFailed, NotFound, RateLimited
 from keyvend.edge.client_address import client_ip
+from keyvend.observability.metrics import record_refusal
 
 log = logging.getLogger("keyvend.ratelimit")
 
@@ -262,6 +263,7 @@ class RateLimiter:
         over = used > item.amount if cost else used >= item.amount
         verdict.tighten(item.amount, item.amount - used, reset)
         if over:
+            record_refusal(policy)
             raise RateLimited(reset)
 
     def _key(self, policy: str, who: str, now: float) -> str:

@@ -12,6 +12,7 @@ from keyvend.db.unit_of_work import UnitOfWork
 from keyvend.domain.errors import Conflict, NotFound
 from keyvend.domain.keygen import KeyFormat, generate_key, parse_config
 from keyvend.domain.order_states import OrderStatus
+from keyvend.domain.vault import UndecryptableKey
 from keyvend.schemas.order import ApiKeyServicePublic
 from keyvend.services import extension
 from keyvend.services.product_types import ProductType, register
@@ -53,10 +54,17 @@ class ApiKeyType(ProductType):
         service = service_of(uow, order.id)
         if service is None:
             raise NotFound("This order has no API key yet; activate it first")
+        try:
+            api_key = uow.vault.decrypt_key(service.key_ciphertext)
+        except UndecryptableKey:  # made under another secret, or the row was tampered with
+            raise Conflict(
+                "This key cannot be read with the current secret key; reset it to issue a "
+                "new one, or start the server with the secret key it was made with"
+            ) from None
         return ApiKeyServicePublic(
             id=service.id,
             order_id=order.id,
-            api_key=uow.vault.decrypt_key(service.key_ciphertext),
+            api_key=api_key,
             valid=service.enabled,
             config=service.config,
             created_at=service.created_at,

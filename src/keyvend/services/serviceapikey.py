@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ NO_TARGET = "You must provide either the API key or API key order ID in order to
 NO_CHANGE = "To change the API key, please use the reset function rather than updating it."
 # Longest possible key: prefix (16) + hex (256) + dashes (255); anything longer cannot exist.
 MAX_KEY_TEXT = 16 + MAX_LENGTH * 2
+security_log = logging.getLogger("keyvend.security")
 
 
 def check(db: Database, key: str) -> bool:
@@ -100,6 +102,11 @@ def reset(
         service = _service(uow, order_id=order_id, key=key, client_id=client_id)
         assign_new_key(uow, service)
         uow.commit()
+    # A security event, never with the key; the caller (actor) comes from the log context.
+    security_log.info(
+        "api key reset",
+        extra={"security_event": "key_reset", "order_id": service.order_id, "client_id": client_id},
+    )
     return True
 
 

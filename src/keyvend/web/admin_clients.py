@@ -9,7 +9,7 @@ from keyvend.domain.errors import KeyvendError
 from keyvend.schemas.account import ClientCreate, NewAccount
 from keyvend.services import client, order
 from keyvend.services.pagination import PageRequest
-from keyvend.web.forms import Ctx, page
+from keyvend.web.page import Ctx, page
 
 PER_PAGE = 50
 CLIENT_FIELDS = ("email", "first_name", "last_name")
@@ -34,8 +34,8 @@ def new_client_form(ctx: Ctx) -> Response:
 @page("admin")
 def create_client(ctx: Ctx) -> Response:
     """Create a client; their password (if generated) and API token are shown once."""
-    values = {name: ctx.form.get(name)[:255] for name in CLIENT_FIELDS}
-    password = ctx.form.get("password")[:256] or None
+    values = {name: ctx.form.get(name, "")[:255] for name in CLIENT_FIELDS}
+    password = ctx.form.get("password", "")[:256] or None
     try:
         account = client.create(ctx.db, ClientCreate(password=password, **values))
     except KeyvendError as exc:

@@ -8,7 +8,8 @@ from starlette.routing import Route
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
 from keyvend.services import dashboard, extension, order, staff
 from keyvend.services.pagination import PageRequest
-from keyvend.web.forms import Ctx, page
+from keyvend.web.forms import checked
+from keyvend.web.page import Ctx, page
 from keyvend.web.sessions import login_form
 
 
@@ -45,14 +46,14 @@ def _extensions_page(ctx: Ctx, *, error: str | None = None) -> Response:
 @page("admin")
 def change_extension(ctx: Ctx) -> Response:
     """Activate, deactivate or (with explicit confirmation) uninstall an extension."""
-    name, action = ctx.request.path_params["name"][:64], ctx.form.get("action")
+    name, action = ctx.request.path_params["name"][:64], ctx.form.get("action", "")
     try:
         if action == "activate":
             extension.activate(ctx.db, name)
         elif action == "deactivate":
             extension.deactivate(ctx.db, name)
         elif action == "uninstall":
-            extension.uninstall(ctx.db, name, confirm=ctx.form.checked("confirm"))
+            extension.uninstall(ctx.db, name, confirm=checked(ctx.form, "confirm"))
         else:
             raise InvalidInput("Unknown action")
     except NotFound:

@@ -9,7 +9,8 @@ from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.services import serviceapikey
 from keyvend.web import order_view
 from keyvend.web.admin_orders import order_page
-from keyvend.web.forms import Ctx, page
+from keyvend.web.forms import checked
+from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import config_from_fields, key_fields_for_action
 
 
@@ -26,7 +27,7 @@ def reveal(ctx: Ctx) -> Response:
 def reset(ctx: Ctx) -> Response:
     """Issue a new key in the order's current format; the old key dies at once."""
     order_id = ctx.path_int("id")
-    if not ctx.form.checked("confirm"):
+    if not checked(ctx.form, "confirm"):
         raise InvalidInput("Confirm the reset first: the old key stops working at once.")
     serviceapikey.reset(ctx.db, order_id=order_id)
     return ctx.redirect(f"/admin/orders/{order_id}", "Key reset. The old key no longer works.")
@@ -37,7 +38,7 @@ def update(ctx: Ctx) -> Response:
     """Replace the key's config and validity; the key itself stays until it is reset."""
     order_id = ctx.path_int("id")
     keys, save = key_fields_for_action(ctx.form)
-    valid = ctx.form.checked("valid")
+    valid = checked(ctx.form, "valid")
     if not save:
         return order_page(ctx, order_id, keys=keys, valid=valid)
     try:

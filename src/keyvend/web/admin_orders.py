@@ -12,7 +12,8 @@ from keyvend.schemas.order import OrderCreate, OrderPublic
 from keyvend.services import client, order, product
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
-from keyvend.web.forms import Ctx, form_id, page
+from keyvend.web.forms import checked, form_id
+from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import KeyFields, key_fields_from_config, sample_key
 
 PER_PAGE = 50
@@ -56,8 +57,8 @@ def new_order_form(ctx: Ctx) -> Response:
 @page("admin")
 def create_order(ctx: Ctx) -> Response:
     """Create an order (optionally activated at once) and open it."""
-    values = {name: ctx.form.get(name).strip() for name in NEW_ORDER_FIELDS}
-    values["activate"] = "1" if ctx.form.checked("activate") else ""
+    values = {name: ctx.form.get(name, "").strip() for name in NEW_ORDER_FIELDS}
+    values["activate"] = "1" if checked(ctx.form, "activate") else ""
     try:
         ids = [form_id(values["client_id"], "client"), form_id(values["product_id"], "product")]
         data = OrderCreate(
@@ -144,11 +145,11 @@ def _allowed(found: OrderPublic) -> list[Action]:
 @page("admin")
 def change_status(ctx: Ctx) -> Response:
     """Activate, renew, suspend, unsuspend, cancel or uncancel (with a reason where it fits)."""
-    order_id, name = ctx.path_int("id"), ctx.form.get("action")
+    order_id, name = ctx.path_int("id"), ctx.form.get("action", "")
     if name not in DONE:
         raise InvalidInput("Unknown action")
     action = Action(name)
-    reason = ctx.form.get("reason")[:255] or None if action in WITH_REASON else None
+    reason = ctx.form.get("reason", "")[:255] or None if action in WITH_REASON else None
     try:
         order.act(ctx.db, order_id, action, reason=reason)
     except KeyvendError as exc:
@@ -160,7 +161,7 @@ def change_status(ctx: Ctx) -> Response:
 def delete_order(ctx: Ctx) -> Response:
     """Delete an order and its key, after confirmation."""
     order_id = ctx.path_int("id")
-    if not ctx.form.checked("confirm"):
+    if not checked(ctx.form, "confirm"):
         raise InvalidInput("Confirm the deletion first.")
     order.delete(ctx.db, order_id)
     return ctx.redirect("/admin/orders", f"Order #{order_id} and its key were deleted.")

@@ -9,7 +9,8 @@ from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.product import ProductCreate, ProductPublic, ProductUpdate
 from keyvend.services import product
 from keyvend.services.pagination import PageRequest
-from keyvend.web.forms import Ctx, FormValues, page
+from keyvend.web.forms import Form, checked
+from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import (
     KeyFields,
     PricingFields,
@@ -51,7 +52,7 @@ def new_product_form(ctx: Ctx) -> Response:
 @page("admin")
 def create_product(ctx: Ctx) -> Response:
     """Create a product (disabled and free) and go on to its settings."""
-    values = {"title": ctx.form.get("title")[:255], "type": ctx.form.get("type", "apikey")[:50]}
+    values = {"title": ctx.form.get("title", "")[:255], "type": ctx.form.get("type", "apikey")[:50]}
     try:
         product_id = product.prepare(
             ctx.db, ProductCreate(title=values["title"], type=values["type"])
@@ -81,7 +82,7 @@ def edit_product(ctx: Ctx) -> Response:
 def save_product(ctx: Ctx) -> Response:
     """Save every part of the product form at once, or nothing; Add/Delete row only re-render."""
     found = product.get(ctx.db, ctx.path_int("id"))
-    values = {name: ctx.form.get(name) for name in PRODUCT_FIELDS}
+    values = {name: ctx.form.get(name, "") for name in PRODUCT_FIELDS}
     keys, save = key_fields_for_action(ctx.form)
     pricing = pricing_fields_from_form(ctx.form)
     if not save:
@@ -126,7 +127,7 @@ def _edit_page(
 @page("admin")
 def sample(ctx: Ctx) -> Response:
     """A key the given settings would produce, for the form's live preview (JSON)."""
-    fields = key_fields_from_form(FormValues(_query_lists(ctx)))
+    fields = key_fields_from_form(_query_form(ctx))
     key, problem = sample_key(fields)
     return ctx.json({"sample": key, "error": problem})
 
@@ -134,17 +135,16 @@ def sample(ctx: Ctx) -> Response:
 @page("admin")
 def delete_product(ctx: Ctx) -> Response:
     """Delete a product that has no live orders."""
-    if not ctx.form.checked("confirm"):
+    if not checked(ctx.form, "confirm"):
         raise InvalidInput("Confirm the deletion first.")
     product.delete(ctx.db, ctx.path_int("id"))
     return ctx.redirect("/admin/products", "Product deleted.")
 
 
-def _query_lists(ctx: Ctx) -> dict[str, list[str]]:
-    data: dict[str, list[str]] = {}
-    for name, value in list(ctx.request.query_params.multi_items())[:500]:
-        data.setdefault(name, []).append(value[:1000])
-    return data
+def _query_form(ctx: Ctx) -> Form:
+    """The key fields the live sample sends in the query string, read as a form."""
+    items = list(ctx.request.query_params.multi_items())[:500]
+    return Form((name, value[:1000]) for name, value in items)
 
 
 def routes() -> list[Route]:

@@ -11,7 +11,8 @@ from keyvend.services import cart, client, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
-from keyvend.web.forms import Ctx, form_id, is_number, page
+from keyvend.web.forms import checked, form_id, is_number
+from keyvend.web.page import Ctx, page
 from keyvend.web.sessions import login_form
 
 CATALOGUE_PAGE = 50
@@ -49,8 +50,8 @@ def _cart_page(ctx: Ctx, *, error: str | None = None, status: int = 200) -> Resp
 def add_to_cart(ctx: Ctx) -> Response:
     """Put a product in the cart for the chosen period."""
     try:
-        product_id = form_id(ctx.form.get("product_id"), "product")
-        item = CartItemCreate(product_id=product_id, period=ctx.form.get("period") or None)
+        product_id = form_id(ctx.form.get("product_id", ""), "product")
+        item = CartItemCreate(product_id=product_id, period=ctx.form.get("period", "") or None)
         cart.add_item(ctx.db, CartOwner(client_id=ctx.actor_id), item)
     except KeyvendError as exc:
         return ctx.redirect("/products", f"Could not add it to your cart: {exc.message}")
@@ -60,7 +61,7 @@ def add_to_cart(ctx: Ctx) -> Response:
 @page("client")
 def remove_from_cart(ctx: Ctx) -> Response:
     """Take one item out of the cart."""
-    item = ctx.form.get("item")
+    item = ctx.form.get("item", "")
     cart.remove_item(ctx.db, CartOwner(client_id=ctx.actor_id), int(item) if is_number(item) else 0)
     return ctx.redirect("/cart", "Removed from your cart.")
 
@@ -112,7 +113,7 @@ def _service_page(ctx: Ctx, *, revealed: bool) -> Response:
 def reset_key(ctx: Ctx) -> Response:
     """Replace my key with a new one; the old one stops working at once."""
     order_id = ctx.path_int("id")
-    if not ctx.form.checked("confirm"):
+    if not checked(ctx.form, "confirm"):
         raise InvalidInput("Confirm the reset first: the old key stops working at once.")
     serviceapikey.reset(ctx.db, order_id=order_id, client_id=ctx.actor_id)
     return ctx.redirect(f"/services/{order_id}", "Your key was reset. The old key no longer works.")
@@ -127,7 +128,7 @@ def account(ctx: Ctx) -> Response:
 @page("client")
 def reset_token(ctx: Ctx) -> Response:
     """A new client API token, shown once on this page."""
-    if not ctx.form.checked("confirm"):
+    if not checked(ctx.form, "confirm"):
         raise InvalidInput("Confirm first: the old API token stops working at once.")
     return _account_page(ctx, token=client.reset_api_token(ctx.db, ctx.actor_id))
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
@@ -17,7 +19,6 @@ from keyvend.web import (
     client_area,
     sessions,
 )
-from keyvend.web.templating import HERE
 
 
 def routes() -> list[Route]:
@@ -35,4 +36,4 @@ def routes() -> list[Route]:
 
 def static_files() -> StaticFiles:
     """The stylesheet and the small progressive script."""
-    return StaticFiles(directory=HERE / "static")
+    return StaticFiles(directory=Path(__file__).parent / "static")

@@ -12,7 +12,7 @@ from typing import Any
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.domain.keygen import CUSTOM_PREFIX, custom_params, generate_key, parse_config
-from keyvend.web.forms import FormValues, is_number
+from keyvend.web.forms import Form, checked, is_number
 
 STANDARD_PERIODS = ("1W", "1M", "3M", "6M", "1Y", "2Y", "3Y")
 _WORDS = re.compile(r"[\s\-.]+")
@@ -77,15 +77,15 @@ def key_fields_from_config(config: Mapping[str, Any]) -> KeyFields:
     )
 
 
-def key_fields_from_form(form: FormValues) -> KeyFields:
+def key_fields_from_form(form: Form) -> KeyFields:
     names, values = form.getlist("param_name"), form.getlist("param_value")
     values += [""] * (len(names) - len(values))
     return KeyFields(
         length=form.get("length", "32").strip(),
-        split=form.checked("split"),
+        split=checked(form, "split"),
         split_interval=form.get("split_interval", "8").strip(),
         case=form.get("case", "upper"),
-        prefix=form.get("prefix").strip(),
+        prefix=form.get("prefix", "").strip(),
         params=[ParamRow(n, v) for n, v in zip(names, values, strict=False)],
     )
 
@@ -134,12 +134,12 @@ def pricing_fields_from_pricing(pricing: Mapping[str, Any]) -> PricingFields:
     return PricingFields(kind, str(once), periods)
 
 
-def pricing_fields_from_form(form: FormValues) -> PricingFields:
+def pricing_fields_from_form(form: Form) -> PricingFields:
     periods = form.getlist("period") or list(STANDARD_PERIODS)
     prices = form.getlist("period_price") + [""] * len(periods)
     enabled = set(form.getlist("period_enabled"))
     rows = [PeriodRow(p, prices[i].strip(), p in enabled) for i, p in enumerate(periods[:20])]
-    return PricingFields(form.get("pricing_type", "free"), form.get("once_price").strip(), rows)
+    return PricingFields(form.get("pricing_type", "free"), form.get("once_price", "").strip(), rows)
 
 
 def pricing_from_fields(fields: PricingFields) -> dict[str, Any]:
@@ -167,10 +167,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def key_fields_for_action(form: FormValues) -> tuple[KeyFields, bool]:
+def key_fields_for_action(form: Form) -> tuple[KeyFields, bool]:
     """The submitted key fields with a row added or deleted; True when Save was pressed."""
     fields = key_fields_from_form(form)
-    delete = form.get("delete_param")
+    delete = form.get("delete_param", "")
     if is_number(delete):
         return fields.without_row(int(delete)), False
     action = form.get("action", "save")

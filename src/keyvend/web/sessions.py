@@ -10,7 +10,7 @@ from keyvend.edge.cookies import SESSION_COOKIE, logout_cookies
 from keyvend.schemas.account import ClientCreate
 from keyvend.services import auth, client
 from keyvend.services.auth import Role
-from keyvend.web.forms import Ctx, page
+from keyvend.web.page import Ctx, page
 
 LOGIN_CALL = ("guest", "client", "login")
 SIGNUP_CALL = ("guest", "client", "create")
@@ -20,13 +20,13 @@ SIGNUP_FIELDS = ("email", "first_name", "last_name")
 @page(None)
 def client_login(ctx: Ctx) -> Response:
     """Log in to the client area."""
-    return _login(ctx, "client", home="/", title="Client area")
+    return _login(ctx, "client", home="/")
 
 
 @page(None)
 def admin_login(ctx: Ctx) -> Response:
     """Log in to the admin panel."""
-    return _login(ctx, "admin", home="/admin", title="Admin panel")
+    return _login(ctx, "admin", home="/admin")
 
 
 def login_form(ctx: Ctx, role: Role, *, status: int = 200, **values: str) -> Response:
@@ -40,12 +40,14 @@ def login_form(ctx: Ctx, role: Role, *, status: int = 200, **values: str) -> Res
     )
 
 
-def _login(ctx: Ctx, role: Role, *, home: str, title: str) -> Response:
-    email, password = ctx.form.get("email")[:255], ctx.form.get("password")[:256]
+def _login(ctx: Ctx, role: Role, *, home: str) -> Response:
+    email, password = ctx.form.get("email", "")[:255], ctx.form.get("password", "")[:256]
+    ttl_hours = ctx.settings.session_ttl_hours
     try:
-        ctx.limit(LOGIN_CALL)
-        session = auth.login(
-            ctx.db, role, email=email, password=password, ttl_hours=ctx.settings.session_ttl_hours
+        session = ctx.limited(
+            LOGIN_CALL,
+            lambda: auth.login(ctx.db, role, email=email, password=password, ttl_hours=ttl_hours),
+            login=email,
         )
     except KeyvendError as exc:
         status = 429 if exc.code == 429 else 401
@@ -59,7 +61,7 @@ def logout(ctx: Ctx) -> Response:
     token = ctx.request.cookies.get(SESSION_COOKIE)
     if token:
         auth.logout(ctx.db, token)
-    home = "/admin" if ctx.form.get("next") == "/admin" else "/"  # never an open redirect
+    home = "/admin" if ctx.form.get("next", "") == "/admin" else "/"  # never an open redirect
     ctx.cookies.extend(logout_cookies())
     return ctx.redirect(home, "You are logged out.")
 
@@ -75,15 +77,16 @@ def signup_form(ctx: Ctx) -> Response:
 @page(None)
 def signup(ctx: Ctx) -> Response:
     """Create a client account and log straight into it."""
-    values = {name: ctx.form.get(name)[:255] for name in SIGNUP_FIELDS}
-    password = ctx.form.get("password")[:256]
+    values = {name: ctx.form.get(name, "")[:255] for name in SIGNUP_FIELDS}
+    password = ctx.form.get("password", "")[:256]
+    confirm = ctx.form.get("password_confirm", "")[:256]
+    allowed = ctx.settings.allow_signup
     try:
-        ctx.limit(SIGNUP_CALL)
-        client.signup(
-            ctx.db,
-            ClientCreate(password=password, **values),
-            allowed=ctx.settings.allow_signup,
-            confirm=ctx.form.get("password_confirm")[:256],
+        ctx.limited(
+            SIGNUP_CALL,
+            lambda: client.signup(
+                ctx.db, ClientCreate(password=password, **values), allowed=allowed, confirm=confirm
+            ),
         )
     except KeyvendError as exc:
         return _signup_page(ctx, values, error=exc, status=400)

@@ -1,16 +1,13 @@
-"""The Jinja2 environment and the small filters templates use to show values to people."""
+"""The small filters page templates use to show values to people (`keyvend.templates` has
+the environment they are registered on)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-HERE = Path(__file__).parent
 MASK = "\u2022"
 STATUS_LABELS = {
     "pending_setup": "Pending setup",
@@ -91,24 +88,13 @@ def mask_key(key: str, prefix: str = "") -> str:
     return head + "".join(out)
 
 
-_env = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.filters.update(
-    when=when,
-    period_label=period_label,
-    money=money,
-    pricing_summary=pricing_summary,
-    mask_key=mask_key,
-    status_label=lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").capitalize()),
-    setup_label=lambda s: SETUP_LABELS.get(s, s),
-)
-_env.globals.update(offered_periods=offered_periods)
-
-
-def render_template(name: str, **context: Any) -> str:
-    """Render a template from web/templates with the shared filters."""
-    return _env.get_template(name).render(**context)
+FILTERS: dict[str, Callable[..., Any]] = {
+    "when": when,
+    "period_label": period_label,
+    "money": money,
+    "pricing_summary": pricing_summary,
+    "mask_key": mask_key,
+    "status_label": lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").capitalize()),
+    "setup_label": lambda s: SETUP_LABELS.get(s, s),
+}
+GLOBALS: dict[str, Callable[..., Any]] = {"offered_periods": offered_periods}

@@ -16,7 +16,6 @@ from keyvend.services import cart
 from keyvend.services.cart import CartOwner
 
 
-
 class AddItemParams(Params):
     id: Id
     period: Period | None = None

@@ -1,0 +1,120 @@
+"""Schemathesis over the OpenAPI document: every documented call, fuzzed, answers the envelope.
+
+One test per operation and database (SQLite and PostgreSQL), against the real ASGI app in
+process, with a product, a client and an active order in place. Each role's operations are
+called with that role's credentials (HTTP Basic `admin:<token>` or `client:<token>`; guest ones
+with none). Schemathesis's coverage phase sends its deterministic boundary and wrong-type cases
+as JSON and as form bodies, then a few derandomized fuzzed cases follow, with no shrinking and
+no example database, so a run is the same every time and fits in CI.
+
+Any answer >= 500, or anything under /api/ that is not exactly the envelope, fails the
+operation's test with a curl command that reproduces the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from keyvend.api import docs
+from tests.conftest import Api
+
+SEED = 20260115
+FUZZED_PER_OPERATION = 8  # on top of the coverage phase's cases (about 50 an operation)
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {
+            "mode": "all",
+            "max-examples": FUZZED_PER_OPERATION,
+            "deterministic": True,
+            "no-shrink": True,
+            "database": "none",
+            # Real credentials go on every call; invented ones would only ever meet the 401.
+            "with-security-parameters": False,
+        },
+        "phases": {
+            # Any method but GET and POST takes the same 405 path: one is enough to pin it.
+            "coverage": {"unexpected-methods": ["put"]},
+            "stateful": {"enabled": False},
+            "fuzzing": {"enabled": False},
+        },
+    }
+)
+# The document `/openapi.json` serves (`test_openapi_json_is_the_document_fuzzed` pins that),
+# loaded at collection so that each operation is a test of its own.
+schema = schemathesis.openapi.from_dict(docs.openapi(), config=CONFIG)
+
+
+@pytest.fixture
+def served(app: Any, active_order: dict[str, Any]) -> Iterator[Any]:
+    """The app, with an admin, a client, a product and an active order in place."""
+    yield app
+    # Schemathesis keeps every app whose lifespan it started; this one's database closes now.
+    schemathesis.python.asgi.shutdown_lifespans()
+
+
+@pytest.fixture
+def authorization(api: Api, customer: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The headers each role's calls carry."""
+    tokens = {"admin": api.admin_token, "client": customer["token"]}
+    headers = {"guest": {}}
+    for role, token in tokens.items():
+        basic = base64.b64encode(f"{role}:{token}".encode()).decode()
+        headers[role] = {"Authorization": f"Basic {basic}"}
+    return headers
+
+
+@schema.parametrize()
+# The app outlives one case on purpose: what earlier cases wrote is input for the later ones.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_documented_call_answers_the_envelope_and_never_a_server_error(
+    case: schemathesis.Case, served: Any, authorization: dict[str, dict[str, str]]
+) -> None:
+    headers = authorization[case.path.split("/")[2]]  # /api/{role}/{module}/{method}
+    response = case.call(app=served, headers=dict(headers))
+    problem = server_error(response.status_code)
+    if problem is None and case.formatted_path.startswith("/api/"):
+        problem = envelope_problem(response.content)
+    if problem is not None:
+        curl = case.as_curl_command(headers=dict(headers))
+        pytest.fail(f"{problem}\nHTTP {response.status_code}: {response.text[:500]}\n{curl}")
+
+
+def test_openapi_json_is_the_document_fuzzed(api: Api) -> None:
+    response = api.client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json() == json.loads(json.dumps(docs.openapi()))
+    loaded = schemathesis.openapi.from_dict(response.json())
+    assert all(result.ok() for result in loaded.get_all_operations())  # each one loads
+
+
+def server_error(status: int) -> str | None:
+    return f"a server error ({status})" if status >= 500 else None
+
+
+def envelope_problem(content: bytes) -> str | None:
+    """What keeps `content` from being `{"result", "error": null | {"message", "code"}}`."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(body, dict) or set(body) != {"result", "error"}:
+        return "not exactly the keys result and error"
+    error = body["error"]
+    if error is None:
+        return None
+    if not isinstance(error, dict) or set(error) != {"message", "code"}:
+        return "error is neither null nor exactly {message, code}"
+    if not isinstance(error["message"], str) or type(error["code"]) is not int:
+        return "error message not a string or code not an integer"
+    if body["result"] is not None:
+        return "an error with a result"
+    return None
