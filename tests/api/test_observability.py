@@ -304,3 +304,17 @@ def test_serve_gives_the_workers_a_fresh_metrics_folder(
         assert Path(folder).is_dir() and list(Path(folder).iterdir()) == []
         assert Path(folder).stat().st_mode & 0o777 == 0o700
         Path(folder).rmdir()
+
+
+def test_fast_lane_checks_are_counted_too(api: Api, active_order: dict[str, Any]) -> None:
+    client = api.client
+    before = {o: sample(client, "keyvend_key_checks_total", outcome=o) for o in metrics.OUTCOMES}
+    timed = sample(client, "keyvend_key_check_seconds_count")
+    check = "/api/guest/serviceapikey/check"
+    client.post(check, json={"key": active_order["key"]})  # JSON: the fast lane
+    client.get(f"/api/guest/serviceapikey/get_info?key={active_order['key']}")
+    client.post(check, json={"key": "NOT-A-KEY"})
+    after = {o: sample(client, "keyvend_key_checks_total", outcome=o) for o in metrics.OUTCOMES}
+    grown = {o: after[o] - before[o] for o in metrics.OUTCOMES}
+    assert grown == {**dict.fromkeys(metrics.OUTCOMES, 0.0), "valid": 2.0, "not_found": 1.0}
+    assert sample(client, "keyvend_key_check_seconds_count") - timed == 3

@@ -13,6 +13,7 @@ the scope, and both lanes count that client with the same `guard` and the regist
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ from keyvend.api.registry import ENDPOINTS
 from keyvend.db.unit_of_work import Database
 from keyvend.edge.off_loop import key_read
 from keyvend.edge.ratelimit import Verdict, guard
+from keyvend.observability.metrics import check_outcome, failure_outcome, record_check
 from keyvend.services import serviceapikey
 
 CHECK = "/api/guest/serviceapikey/check"
@@ -62,18 +64,21 @@ class HotPath:
         db: Database = scope["app"].state.db
         verdict = Verdict()
         policies = self.policies[path]
+        started = time.perf_counter()
         try:
-            body = await key_read(
+            body, valid = await key_read(
                 db,
                 lambda: guard(
                     scope, lambda: _body(db, path, key), policies=policies, verdict=verdict
                 ),
             )
         except Exception as exc:
+            record_check(failure_outcome(exc), time.perf_counter() - started)
             response = error_response(exc)
             response.headers.update(verdict.headers())
             await response(scope, _replay(b"", None), send)
             return
+        record_check(check_outcome(valid), time.perf_counter() - started)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)),
@@ -84,11 +89,13 @@ class HotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _body(db: Database, path: str, key: str) -> bytes:
+def _body(db: Database, path: str, key: str) -> tuple[bytes, bool]:
+    """The answer's bytes, and whether the key was valid (for the metrics)."""
     if path == CHECK:
-        return _TRUE if serviceapikey.check(db, key) else _FALSE
+        valid = serviceapikey.check(db, key)
+        return (_TRUE if valid else _FALSE), valid
     info = serviceapikey.get_info(db, key)
-    return json.dumps({"result": info, "error": None}).encode()
+    return json.dumps({"result": info, "error": None}).encode(), bool(info["valid"])
 
 
 def _unusual(scope: Scope) -> bool:

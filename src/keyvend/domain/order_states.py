@@ -77,7 +77,7 @@ def next_status(
     return target
 
 
-def allowed_actions(status: str, *, has_period: bool) -> list[Action]:
+def allowed_actions(status: str, has_period: bool) -> list[Action]:
     """The actions an order in `status` allows, in lifecycle order (for buttons and docs)."""
     return [
         action
