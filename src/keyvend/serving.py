@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(STARTUP_ERROR)
+    # Listening from now on: connections wait in the backlog while the workers load the app.
+    sock.listen(settings.backlog)
     url = f"http://{args.host}:{args.port}"
     if args.json:  # stdout holds serve's one JSON object: this line goes to stderr
         print(json.dumps({"listening": url}), file=sys.stderr, flush=True)

@@ -81,11 +81,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )
     try:
         wait_until_listening(port, proc)
+        wait_until_ready(f"http://127.0.0.1:{port}")
         yield {"url": f"http://127.0.0.1:{port}", "port": port, "pid": proc.pid, "key": key}
     finally:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def wait_until_ready(url: str, tries: int = 600) -> None:
+    """Poll /healthz until the app answers (the port accepts connections before the app has
+    loaded: they wait in the backlog)."""
+    for _ in range(tries):
+        with suppress(httpx.TransportError):
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return
+    raise AssertionError("the server never became ready")
 
 
 def closed_by_server(sock: socket.socket, within: float) -> bool:

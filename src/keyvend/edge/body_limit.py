@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyvend.domain.errors import BodyTooLarge
 
-MAX_BODY_BYTES = 2_000_000
+MAX_BODY_BYTES = 4_000_000
 
 
 class BodyLimit:
