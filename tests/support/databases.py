@@ -113,9 +113,11 @@ class WorkerSchema:
 
     `fresh()` deletes every row (child tables first: on the few rows a test writes that is
     ~1 ms, where TRUNCATE takes ~35 ms) and restarts the id sequences, which leaves exactly what
-    the migrations leave. A test that changed the schema itself (an extension uninstall drops a
-    table) shows in the catalogue, which is compared with the migrated one: then, or when an
-    earlier test's connection still holds a lock, the worker moves to a newly migrated schema.
+    the migrations leave (they create tables and write no rows; should one ever write rows,
+    every test gets a newly migrated schema). A test that changed the schema itself (an
+    extension uninstall drops a table) shows in the catalogue, which is compared with the
+    migrated one: then, or when an earlier test's connection still holds a lock, the worker
+    moves to a newly migrated schema.
     """
 
     def __init__(self, dsn: str, worker: str) -> None:
@@ -130,7 +132,7 @@ class WorkerSchema:
 
     def fresh(self) -> str:
         """The URL of this worker's schema, holding what the migrations leave and no rows."""
-        if self._catalogue() == self._migrated_catalogue:
+        if not self._seeded and self._catalogue() == self._migrated_catalogue:
             try:
                 self._empty()
                 return self.url
@@ -154,6 +156,7 @@ class WorkerSchema:
         self.admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
         _migrated(self.url)
         self._migrated_catalogue = self._catalogue()
+        self._seeded = self._holds_rows()
         self._emptying = self._emptying_statement()
 
     def _drop(self, schema: str) -> None:
@@ -166,10 +169,24 @@ class WorkerSchema:
     def _catalogue(self) -> list[tuple[Any, ...]]:
         return self.admin.execute(_CATALOGUE, {"schema": self.schema}).fetchall()
 
+    def _tables(self) -> set[str]:
+        """The tables the migrations made, but for Alembic's own."""
+        kinds = {row[0]: row[1] for row in self._migrated_catalogue}
+        return {name for name, kind in kinds.items() if kind in ("r", "p")} - {"alembic_version"}
+
+    def _holds_rows(self) -> bool:
+        probes = [
+            sql.SQL("EXISTS (SELECT FROM {})").format(self._name(name)) for name in self._tables()
+        ]
+        row = self.admin.execute(
+            sql.SQL("SELECT {}").format(sql.SQL(" OR ").join(probes))
+        ).fetchone()
+        return bool(row and row[0])
+
     def _emptying_statement(self) -> sql.Composed:
         """DELETE every table, children first, and set each sequence back to its start."""
         found = {row[0]: row[1] for row in self._migrated_catalogue}
-        tables = {name for name, kind in found.items() if kind in ("r", "p")} - {"alembic_version"}
+        tables = self._tables()
         ordered = [table.name for table in reversed(metadata.sorted_tables)]
         if tables == set(ordered):
             emptying = [sql.SQL("DELETE FROM {}").format(self._name(name)) for name in ordered]
