@@ -109,3 +109,9 @@ def test_a_reinstall_gives_every_live_order_a_new_working_key(
     ].startswith("This order has no API key yet")
     api.admin("order/activate", id=pending)
     assert api.guest("serviceapikey/check", key=api.admin("order/service", id=pending)["api_key"])
+
+
+@pytest.mark.parametrize("path", ["/admin/orders/", "/services/", "/admin/clients/"])
+def test_a_page_id_of_thousands_of_digits_is_not_found_not_a_crash(api: Api, path: str) -> None:
+    response = api.client.get(path + "9" * 5000, follow_redirects=False)
+    assert response.status_code == 404

@@ -76,5 +76,5 @@ def routes() -> list[Route]:
         Route("/admin/clients", client_list, methods=["GET"]),
         Route("/admin/clients/new", new_client_form, methods=["GET"]),
         Route("/admin/clients/new", create_client, methods=["POST"]),
-        Route("/admin/clients/{id:int}", view_client, methods=["GET"]),
+        Route("/admin/clients/{id:id}", view_client, methods=["GET"]),
     ]

@@ -53,7 +53,7 @@ def update(ctx: Ctx) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/admin/orders/{id:int}/key", update, methods=["POST"]),
-        Route("/admin/orders/{id:int}/key/reveal", reveal, methods=["POST"]),
-        Route("/admin/orders/{id:int}/key/reset", reset, methods=["POST"]),
+        Route("/admin/orders/{id:id}/key", update, methods=["POST"]),
+        Route("/admin/orders/{id:id}/key/reveal", reveal, methods=["POST"]),
+        Route("/admin/orders/{id:id}/key/reset", reset, methods=["POST"]),
     ]

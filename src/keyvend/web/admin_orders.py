@@ -172,7 +172,7 @@ def routes() -> list[Route]:
         Route("/admin/orders", order_list, methods=["GET"]),
         Route("/admin/orders/new", new_order_form, methods=["GET"]),
         Route("/admin/orders/new", create_order, methods=["POST"]),
-        Route("/admin/orders/{id:int}", view_order, methods=["GET"]),
-        Route("/admin/orders/{id:int}/status", change_status, methods=["POST"]),
-        Route("/admin/orders/{id:int}/delete", delete_order, methods=["POST"]),
+        Route("/admin/orders/{id:id}", view_order, methods=["GET"]),
+        Route("/admin/orders/{id:id}/status", change_status, methods=["POST"]),
+        Route("/admin/orders/{id:id}/delete", delete_order, methods=["POST"]),
     ]

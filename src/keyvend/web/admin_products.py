@@ -153,7 +153,7 @@ def routes() -> list[Route]:
         Route("/admin/products/new", new_product_form, methods=["GET"]),
         Route("/admin/products/new", create_product, methods=["POST"]),
         Route("/admin/products/sample", sample, methods=["GET"]),
-        Route("/admin/products/{id:int}", edit_product, methods=["GET"]),
-        Route("/admin/products/{id:int}", save_product, methods=["POST"]),
-        Route("/admin/products/{id:int}/delete", delete_product, methods=["POST"]),
+        Route("/admin/products/{id:id}", edit_product, methods=["GET"]),
+        Route("/admin/products/{id:id}", save_product, methods=["POST"]),
+        Route("/admin/products/{id:id}/delete", delete_product, methods=["POST"]),
     ]

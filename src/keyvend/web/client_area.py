@@ -149,9 +149,9 @@ def routes() -> list[Route]:
         Route("/cart/add", add_to_cart, methods=["POST"]),
         Route("/cart/remove", remove_from_cart, methods=["POST"]),
         Route("/checkout", checkout, methods=["POST"]),
-        Route("/services/{id:int}", service, methods=["GET"]),
-        Route("/services/{id:int}/reveal", reveal, methods=["POST"]),
-        Route("/services/{id:int}/reset", reset_key, methods=["POST"]),
+        Route("/services/{id:id}", service, methods=["GET"]),
+        Route("/services/{id:id}/reveal", reveal, methods=["POST"]),
+        Route("/services/{id:id}/reset", reset_key, methods=["POST"]),
         Route("/account", account, methods=["GET"]),
         Route("/account/token", reset_token, methods=["POST"]),
     ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -51,6 +52,22 @@ T = TypeVar("T")
 Handler = Callable[["Ctx"], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+
+
+class RecordId(Convertor[int]):
+    """`{id:id}` in page routes: a record id of at most 18 digits. Longer ones match no
+    route (a 404), where `{id:int}` would hand int() thousands of digits and answer 500."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", RecordId())
 
 @dataclass
 class Ctx:
