@@ -26,11 +26,8 @@ import pytest
 from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.migrate import upgrade
-from keyvend.schemas.account import ClientCreate
-from keyvend.schemas.order import OrderCreate
-from keyvend.schemas.product import ProductCreate, ProductUpdate
-from keyvend.services import client, extension, order, product
 from tests.conftest import SECRET
+from tests.support.keys import issue_key
 from tests.support.live_server import free_port, wait_until_listening
 
 OPEN_FILES = 1024
@@ -54,12 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     data_dir = tmp_path_factory.mktemp("abuse")
     db = build_database(Settings(data_dir=data_dir, secret_key=SECRET))
     upgrade(db.engine)
-    extension.ensure_installed(db)
-    pid = product.prepare(db, ProductCreate(title="Starter"))
-    product.update(db, pid, ProductUpdate(status="enabled"))
-    cid = client.create(db, ClientCreate(email="jo@example.com", first_name="Jo")).id
-    oid = order.create(db, OrderCreate(client_id=cid, product_id=pid, activate=True))
-    key = order.service(db, oid).api_key  # type: ignore[attr-defined]
+    key = issue_key(db)
     db.dispose()
     port = free_port()
     env = {

@@ -22,11 +22,8 @@ import pytest
 from keyvend.app import build_database, create_app
 from keyvend.config import Settings
 from keyvend.db.migrate import upgrade
-from keyvend.schemas.account import ClientCreate
-from keyvend.schemas.order import OrderCreate
-from keyvend.schemas.product import ProductCreate, ProductUpdate
-from keyvend.services import client, extension, order, product
 from tests.conftest import SECRET
+from tests.support.keys import issue_key
 
 
 class FreezableRelay:
@@ -94,12 +91,7 @@ def relayed(tmp_path: Path, postgres_url: str, relay: FreezableRelay) -> Iterato
     direct = Settings(data_dir=tmp_path, database_url=postgres_url, secret_key=SECRET)
     db = build_database(direct)
     upgrade(db.engine)
-    extension.ensure_installed(db)
-    pid = product.prepare(db, ProductCreate(title="Starter"))
-    product.update(db, pid, ProductUpdate(status="enabled"))
-    cid = client.create(db, ClientCreate(email="jo@example.com", first_name="Jo")).id
-    oid = order.create(db, OrderCreate(client_id=cid, product_id=pid, activate=True))
-    key = order.service(db, oid).api_key  # type: ignore[attr-defined]
+    key = issue_key(db)
     db.dispose()
     through = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
     settings = direct.model_copy(

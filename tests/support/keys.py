@@ -27,3 +27,19 @@ def key_in_db(db: Database, order_id: int) -> str:
         service = apikey_type.service_of(uow, order_id)
         assert service is not None
         return db.vault.decrypt_key(service.key_ciphertext)
+
+
+def issue_key(db: Database) -> str:
+    """On a migrated database: install the extension if needed and sell one
+    active key (an enabled free product, a client, an activated order); return the key."""
+    from keyvend.schemas.account import ClientCreate
+    from keyvend.schemas.order import OrderCreate
+    from keyvend.schemas.product import ProductCreate, ProductUpdate
+    from keyvend.services import client, extension, product
+
+    extension.ensure_installed(db)
+    pid = product.prepare(db, ProductCreate(title="Starter"))
+    product.update(db, pid, ProductUpdate(status="enabled"))
+    cid = client.create(db, ClientCreate(email="jo@example.com", first_name="Jo")).id
+    oid = order.create(db, OrderCreate(client_id=cid, product_id=pid, activate=True))
+    return key_via_service(db, oid)
