@@ -53,7 +53,6 @@ Handler = Callable[["Ctx"], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-
 class RecordId(Convertor[int]):
     """`{id:id}` in page routes: a record id of at most 18 digits. Longer ones match no
     route (a 404), where `{id:int}` would hand int() thousands of digits and answer 500."""
@@ -68,6 +67,7 @@ class RecordId(Convertor[int]):
 
 
 register_url_convertor("id", RecordId())
+
 
 @dataclass
 class Ctx:
