@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from collections.abc import Iterator
@@ -22,12 +23,23 @@ from tests.conftest import SECRET
 from tests.support.live_server import free_port, serve_in_process
 
 REDIS_URL = "redis://127.0.0.1:6379/9"  # a database of its own, flushed by this test
+# Both tests count on the budgets in that one Redis database: a test on another xdist worker (or
+# in another run on this machine) waits for this lock instead of spending them at the same time.
+REDIS_LOCK = Path("/tmp/keyvend-tests-redis-9.lock")
 
 
 @pytest.fixture
-def cluster(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def redis_url() -> Iterator[str]:
+    """REDIS_URL, flushed, for this test alone while it runs."""
+    with REDIS_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        yield REDIS_URL
+
+
+@pytest.fixture
+def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Two servers, one database (a schema of this test's own), one Redis; the admin token."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
     settings = Settings(data_dir=tmp_path, database_url=postgres_url, secret_key=SECRET)
     db = build_database(settings)
     upgrade(db.engine)

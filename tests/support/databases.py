@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,8 @@ class WorkerSchema:
     def close(self) -> None:
         """Drop the schemas and close the connection."""
         for schema in [*self._left_behind, self.schema]:
-            self._drop(schema)
+            if not self._drop(schema):
+                warnings.warn(f"schema {schema} is still locked and stays behind", stacklevel=1)
         self.admin.close()
 
     def _build(self) -> None:
@@ -159,12 +161,15 @@ class WorkerSchema:
         self._seeded = self._holds_rows()
         self._emptying = self._emptying_statement()
 
-    def _drop(self, schema: str) -> None:
-        # Best effort: a schema still locked by a leftover connection stays in the database.
-        with suppress(psycopg.errors.LockNotAvailable):
+    def _drop(self, schema: str) -> bool:
+        """Drop `schema`, unless a leftover connection still holds a lock in it."""
+        try:
             self.admin.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
+        except psycopg.errors.LockNotAvailable:
+            return False
+        return True
 
     def _catalogue(self) -> list[tuple[Any, ...]]:
         return self.admin.execute(_CATALOGUE, {"schema": self.schema}).fetchall()
