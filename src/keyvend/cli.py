@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import resource
 import shutil
@@ -13,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from keyvend import __version__
 from keyvend.app import build_database
 from keyvend.cli_backup import backup, restore
+from keyvend.cli_output import emit, fail
 from keyvend.cli_secret import secret_app
 from keyvend.config import Settings, UnsafeSecret
 from keyvend.db.migrate import upgrade
@@ -89,20 +89,6 @@ app.add_typer(extension_app, name="extension")
 app.add_typer(secret_app, name="secret")
 app.command("backup")(backup)
 app.command("restore")(restore)
-
-
-def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
-    """Print `data` as JSON or `text` for people."""
-    typer.echo(json.dumps(data) if as_json else text)
-
-
-def fail(exc: Exception, as_json: bool) -> NoReturn:
-    message = exc.message if isinstance(exc, KeyvendError) else str(exc)
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def load_settings() -> Settings:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from keyvend.cli_output import fail
 from keyvend.config import Settings, UnsafeSecret, check_secret_length
 from keyvend.domain.errors import KeyvendError
 from keyvend.services import secret
@@ -46,7 +47,7 @@ def rotate(
         new_secret = _new_secret(settings, new_secret_file)
         done = secret.rotate(db, settings, new_secret)
     except (SecretMismatch, UnsafeSecret, KeyvendError) as exc:
-        _refuse(exc, as_json)
+        fail(exc, as_json, code=2)  # nothing changed
     finally:
         db.dispose()
     _report(done, new_secret if new_secret_file is None else None, as_json)
@@ -77,13 +78,3 @@ def _report(done: Rotated, generated: str | None, as_json: bool) -> None:
             data["secret"] = generated
         lines.append(f"  {generated}" if generated else "  the contents of --new-secret-file")
     typer.echo(json.dumps(data) if as_json else "\n".join(lines))
-
-
-def _refuse(exc: Exception, as_json: bool) -> NoReturn:
-    """Nothing changed: the message on stderr (JSON on stdout with --json), exit 2."""
-    message = exc.message if isinstance(exc, KeyvendError) else str(exc)
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(2)

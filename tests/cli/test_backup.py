@@ -15,7 +15,11 @@ from sqlalchemy import text
 
 from keyvend.db.engine import make_engine
 from tests.conftest import SECRET
-from tests.support.install import Contents, Install, assert_everything_works, populate
+from tests.support.install import (
+    Install,
+    assert_everything_works,
+    migrated_and_filled,
+)
 
 
 def sqlite_install(data_dir: Path, secret: str | None = None) -> Install:
@@ -30,15 +34,6 @@ def no_secret_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def source(tmp_path: Path) -> Install:
     return sqlite_install(tmp_path / "data")
-
-
-def filled(install: Install) -> Contents:
-    install.ok("migrate")
-    db = install.open()
-    try:
-        return populate(db)
-    finally:
-        db.dispose()
 
 
 def mode(path: Path) -> int:
@@ -108,7 +103,7 @@ def writing(url: str) -> Iterator[Writer]:
 def test_a_backup_taken_while_a_writer_writes_is_whole_and_holds_every_earlier_row(
     source: Install, tmp_path: Path
 ) -> None:
-    filled(source)
+    migrated_and_filled(source)
     dest = tmp_path / "backup"
     with writing(source.database_url) as writer:
         committed_before = set(writer.committed)
@@ -126,7 +121,7 @@ def test_a_backup_taken_while_a_writer_writes_is_whole_and_holds_every_earlier_r
 def test_a_backup_is_a_private_directory_and_a_non_empty_destination_is_refused(
     source: Install, tmp_path: Path
 ) -> None:
-    filled(source)
+    migrated_and_filled(source)
     dest = tmp_path / "backups" / "today"
     source.ok("backup", str(dest))
     assert mode(dest) == 0o700
@@ -139,7 +134,7 @@ def test_a_backup_is_a_private_directory_and_a_non_empty_destination_is_refused(
 
 
 def test_a_restore_onto_a_fresh_data_dir_serves_every_key(source: Install, tmp_path: Path) -> None:
-    contents = filled(source)
+    contents = migrated_and_filled(source)
     source.ok("backup", str(tmp_path / "backup"))
     target = sqlite_install(tmp_path / "new-machine" / "data")
     done = target.ok("restore", str(tmp_path / "backup"))
@@ -154,10 +149,10 @@ def test_a_restore_onto_a_fresh_data_dir_serves_every_key(source: Install, tmp_p
 def test_a_restore_refuses_a_database_with_data_unless_forced(
     source: Install, tmp_path: Path
 ) -> None:
-    contents = filled(source)
+    contents = migrated_and_filled(source)
     source.ok("backup", str(tmp_path / "backup"))
     target = sqlite_install(tmp_path / "other" / "data")
-    filled(target)  # another install, with a secret of its own
+    migrated_and_filled(target)  # another install, with a secret of its own
     own_secret = target.secret_file.read_text()
     refused = target.run("restore", str(tmp_path / "backup"))
     assert refused.exit_code == 1
@@ -172,7 +167,7 @@ def test_with_keyvend_secret_key_the_secret_is_not_copied_and_restore_needs_the_
     tmp_path: Path,
 ) -> None:
     source = sqlite_install(tmp_path / "data", SECRET)
-    contents = filled(source)
+    contents = migrated_and_filled(source)
     source.ok("backup", str(tmp_path / "backup"))
     assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["keyvend.db"]
     wrong = sqlite_install(tmp_path / "new" / "data", "not-the-secret-" + "q" * 40)

@@ -26,7 +26,11 @@ from keyvend.domain.vault import KeyVault
 from keyvend.services import order
 from keyvend.services import secret as secret_service
 from tests.conftest import SECRET, Api
-from tests.support.install import Contents, Install, assert_everything_works, populate
+from tests.support.install import (
+    Install,
+    assert_everything_works,
+    migrated_and_filled,
+)
 
 OTHER_SECRET = "another-secret-" + "y" * 40
 
@@ -49,16 +53,6 @@ def engine(install: Install) -> Iterator[Engine]:
     made = make_engine(install.database_url)
     yield made
     made.dispose()
-
-
-def started(install: Install) -> Contents:
-    """`keyvend migrate`, then an admin, a client, three keys and a session."""
-    install.ok("migrate")
-    db = install.open()
-    try:
-        return populate(db)
-    finally:
-        db.dispose()
 
 
 def stored(install: Install) -> list[list[Any]]:
@@ -105,7 +99,7 @@ def mode(path: Path) -> int:
 def test_a_changed_secret_key_refuses_serve_and_migrate_naming_the_setting(
     install: Install,
 ) -> None:
-    started(install)
+    migrated_and_filled(install)
     before = stored(install)
     install.secret = OTHER_SECRET
     for command_name in ("serve", "migrate"):
@@ -116,7 +110,7 @@ def test_a_changed_secret_key_refuses_serve_and_migrate_naming_the_setting(
 def test_a_changed_secret_file_refuses_naming_secret_key_and_its_path(
     file_install: Install,
 ) -> None:
-    started(file_install)
+    migrated_and_filled(file_install)
     file_install.secret_file.write_text("z" * 64)
     path = file_install.secret_file.resolve()
     for command_name in ("serve", "migrate"):
@@ -127,7 +121,7 @@ def test_a_changed_secret_file_refuses_naming_secret_key_and_its_path(
 def test_a_missing_secret_file_beside_a_database_with_data_refuses_and_writes_none(
     file_install: Install,
 ) -> None:
-    started(file_install)
+    migrated_and_filled(file_install)
     file_install.secret_file.unlink()
     for command_name in ("serve", "migrate"):
         message = refusal(file_install, command_name)
@@ -168,7 +162,7 @@ def test_the_check_value_does_not_reveal_the_secret(install: Install) -> None:
 def test_a_database_from_before_the_check_records_the_current_secret_on_first_start(
     install: Install, engine: Engine
 ) -> None:
-    contents = started(install)
+    contents = migrated_and_filled(install)
     command.downgrade(alembic_config(engine), "0001")  # the schema before this change
     assert not inspect(engine).has_table("secret_check")
     install.ok("migrate")
@@ -179,7 +173,7 @@ def test_a_database_from_before_the_check_records_the_current_secret_on_first_st
 def test_a_database_from_before_the_check_refuses_a_secret_its_keys_do_not_open(
     install: Install, engine: Engine
 ) -> None:
-    started(install)
+    migrated_and_filled(install)
     command.downgrade(alembic_config(engine), "0001")
     install.secret = OTHER_SECRET
     assert "KEYVEND_SECRET_KEY does not match the database" in refusal(install, "serve")
@@ -192,7 +186,7 @@ def test_a_database_from_before_the_check_refuses_a_secret_its_keys_do_not_open(
 def test_rotating_a_secret_file_keeps_every_key_token_and_session_working(
     file_install: Install,
 ) -> None:
-    contents = started(file_install)
+    contents = migrated_and_filled(file_install)
     old = file_install.secret_file.read_text()
     before = stored(file_install)
     done = file_install.ok("secret", "rotate")
@@ -219,7 +213,7 @@ def test_rotating_a_secret_file_keeps_every_key_token_and_session_working(
 def test_rotating_with_keyvend_secret_key_prints_the_secret_to_set_and_can_repeat(
     install: Install, tmp_path: Path
 ) -> None:
-    contents = started(install)
+    contents = migrated_and_filled(install)
     done = install.ok("secret", "rotate")
     assert done["set"] == "KEYVEND_SECRET_KEY" and done["keys"] == 3
     assert not install.data_dir.joinpath("secret.key").exists()
@@ -237,7 +231,7 @@ def test_rotating_with_keyvend_secret_key_prints_the_secret_to_set_and_can_repea
 def test_rotating_refuses_a_wrong_current_secret_and_changes_nothing(
     file_install: Install,
 ) -> None:
-    started(file_install)
+    migrated_and_filled(file_install)
     file_install.secret_file.write_text("w" * 64)
     before = stored(file_install)
     assert "does not match the database" in refusal(file_install, "secret", "rotate")
@@ -250,7 +244,7 @@ def test_rotating_refuses_a_wrong_current_secret_and_changes_nothing(
 def test_rotating_refuses_when_a_key_cannot_be_decrypted_and_changes_nothing(
     install: Install, engine: Engine
 ) -> None:
-    contents = started(install)
+    contents = migrated_and_filled(install)
     with engine.begin() as connection:
         connection.execute(
             update(ApiKeyService)
@@ -265,7 +259,7 @@ def test_rotating_refuses_when_a_key_cannot_be_decrypted_and_changes_nothing(
 
 
 def test_rotating_refuses_a_new_secret_that_is_too_short(install: Install, tmp_path: Path) -> None:
-    started(install)
+    migrated_and_filled(install)
     short = tmp_path / "short.key"
     short.write_text("too-short")
     before = stored(install)
@@ -277,7 +271,7 @@ def test_rotating_refuses_a_new_secret_that_is_too_short(install: Install, tmp_p
 def test_a_rotation_interrupted_after_its_commit_is_named_at_the_next_start(
     file_install: Install, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contents = started(file_install)
+    contents = migrated_and_filled(file_install)
     staged = file_install.data_dir / "secret.key.new"
 
     def crash(_settings: object) -> Path:
@@ -320,7 +314,7 @@ def test_order_service_with_an_undecryptable_key_answers_an_envelope_error(
 def test_after_a_rotation_the_workers_app_accepts_the_old_api_tokens(
     install: Install, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contents = started(install)
+    contents = migrated_and_filled(install)
     install.secret = install.ok("secret", "rotate")["secret"]
     for name, value in install.env().items():
         monkeypatch.setenv(name, str(value))

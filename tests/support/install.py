@@ -122,3 +122,13 @@ def _result(http: TestClient, path: str, auth: tuple[str, str] | None, **params:
     body = response.json()
     assert response.status_code == 200 and body["error"] is None, (path, body)
     return body["result"]
+
+
+def migrated_and_filled(install: Install) -> Contents:
+    """`keyvend migrate`, then an admin, a client, three keys and a session (`populate`)."""
+    install.ok("migrate")
+    db = install.open()
+    try:
+        return populate(db)
+    finally:
+        db.dispose()
