@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, request_response
 
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
+from keyvend.adapters.gateways import gateways_for
 from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response
@@ -21,6 +22,7 @@ from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
 from keyvend.domain.errors import BodyTooLarge, MalformedCall, MethodNotFound
+from keyvend.domain.shop import Shop
 from keyvend.domain.vault import KeyVault
 from keyvend.edge.body_limit import BodyLimit
 from keyvend.edge.client_address import proxy_middleware
@@ -39,7 +41,17 @@ def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
     """The engine and vault for these settings."""
     timeout = settings.database_timeout
     engine = make_engine(settings.effective_database_url, timeout=timeout)
-    return Database(engine, KeyVault(load_secret(settings)), clock, timeout=timeout)
+    return Database(
+        engine,
+        KeyVault(load_secret(settings)),
+        clock,
+        timeout=timeout,
+        shop=Shop(
+            currency=settings.currency,
+            public_url=settings.effective_public_url,
+            suspend_grace_days=settings.suspend_grace_days,
+        ),
+    )
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -73,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.gateways = gateways_for(settings)
     # The limiter reads the database's clock, so tests drive both with one fake clock.
     app.state.limiter = RateLimiter(settings, clock=lambda: db.clock().timestamp())
     return app

@@ -107,7 +107,41 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=365,
-        description="`keyvend cron` suspends orders this many days after they expire.",
+        description="Default of the business setting `suspend_grace_days`: days after expiry "
+        "(or an unpaid invoice's due date) before an order is suspended.",
+    )
+    worker_interval: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="Seconds between runs of the background worker inside `serve` (renewal "
+        "invoices, reminders, suspensions, retries); 0 turns it off (then run `keyvend cron`).",
+    )
+
+    # Selling
+    currency: str = Field(
+        default="USD",
+        description="The shop's ISO 4217 currency, shown with every price (USD, EUR, JPY, ...).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address clients reach Keyvend at, for links in emails and Stripe's "
+        "return URLs; default http://<host>:<port>.",
+    )
+    stripe_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Stripe secret key (sk_live_... or sk_test_...); with the webhook secret "
+        "it turns the Stripe gateway on.",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signing secret (whsec_...) of the Stripe webhook endpoint "
+        "<public_url>/webhooks/stripe.",
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Where Stripe's API is reached; default Stripe's own. Tests point it at a "
+        "local fake Stripe server.",
     )
 
     # Rate limiting
@@ -134,6 +168,23 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError("currency must be an ISO 4217 code such as USD or EUR")
+        return code
+
+    @field_validator("public_url", "stripe_api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http:// or https:// address")
+        return value.rstrip("/")
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -192,6 +243,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'keyvend.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The configured public URL, or this server's own address."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def is_development(self) -> bool:

@@ -109,5 +109,11 @@ def test_cart_and_checkout_carry_money_as_two_decimal_strings(
         "orders": [placed["order_id"]],
         "activated": [placed["order_id"]],
         "total": "19.00",
+        "currency": "USD",
+        "invoice_id": placed["invoice_id"],
+        "invoice_hash": placed["invoice_hash"],
+        "payment": None,
     }
+    assert isinstance(placed["invoice_id"], int)
+    assert len(placed["invoice_hash"]) >= 32
     assert api.admin("order/get", id=placed["order_id"])["price"] == "19.00"

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.requests import Request
 
+from keyvend.adapters.gateways.base import Gateways
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.edge.cookies import Cookie
@@ -57,6 +58,12 @@ class Call:
     def actor_id(self) -> int:
         assert self.actor is not None, "role dependency guarantees an actor"
         return self.actor.id
+
+    @property
+    def gateways(self) -> Gateways:
+        """The payment gateways this server offers."""
+        found: Gateways = self.request.app.state.gateways
+        return found
 
     def set_cookie(self, name: str, value: str, *, max_age: int) -> None:
         self.cookies.append(Cookie(name, value, max_age))

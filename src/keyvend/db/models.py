@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -74,6 +77,12 @@ class Client(Base):
     email: Mapped[str] = mapped_column(String(255), unique=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), default="")
+    # The buyer's details copied onto each invoice when it is issued.
+    company: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
+    address_1: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
+    city: Mapped[str] = mapped_column(String(100), default="", server_default=text("''"))
+    postcode: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
+    country: Mapped[str] = mapped_column(String(100), default="", server_default=text("''"))
     status: Mapped[str] = mapped_column(String(20), default="active")
     password_hash: Mapped[str] = mapped_column(String(255))
     api_token_digest: Mapped[str] = mapped_column(String(64), unique=True)
@@ -109,7 +118,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     period: Mapped[str | None] = mapped_column(String(4))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    price: Mapped[Decimal] = mapped_column(Numeric(15, 3))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(String(255))
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -184,3 +193,115 @@ class SecretCheck(Base):
     check_value: Mapped[str] = mapped_column(String(64))
     wrapped_token_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Setting(Base):
+    """A business setting (company, invoicing, tax, dunning), edited at /admin/settings."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Counter(Base):
+    """A named sequence (invoice numbers): the row is locked while it is advanced, in the
+    transaction that uses the number, so numbers have no gaps and no repeats."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Invoice(Base):
+    """An invoice; amounts are integer minor units of `currency` (cents, yen, fils)."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    tax_name: Mapped[str] = mapped_column(String(64), default="")
+    tax_rate: Mapped[str] = mapped_column(String(16), default="0")
+    tax: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    gateway: Mapped[str | None] = mapped_column(String(32))
+    seller: Mapped[dict[str, Any]] = mapped_column(JSON)
+    buyer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Reminders already sent, as "before:3" / "after:5": each is sent once.
+    reminders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InvoiceItem(Base):
+    """A line of an invoice; its task (activate, renew) runs on its order when it is paid."""
+
+    __tablename__ = "invoice_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    period: Mapped[str | None] = mapped_column(String(4))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    task: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Transaction(Base):
+    """Money that moved (or was claimed to): a payment or refund reported by a gateway or
+    recorded by an admin. (gateway, type, txn_id) is unique, so a gateway's report that
+    arrives twice, or five times at once, is recorded once."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (UniqueConstraint("gateway", "type", "txn_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="SET NULL"), index=True
+    )
+    gateway: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(20))
+    txn_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Event(Base):
+    """The event spine: one append-only row per change of state, written in the change's
+    own transaction. Readers (activity log, emails, webhooks, caches) follow `seq`."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    order_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    invoice_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

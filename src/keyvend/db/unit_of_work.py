@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keyvend.db.engine import READ_ONLY
 from keyvend.db.key_index import KeyIndex
+from keyvend.db.models import Event
 from keyvend.domain.errors import Conflict
+from keyvend.domain.shop import Shop
 from keyvend.domain.vault import KeyVault
 
 CONFLICT_MESSAGE = "The change conflicts with existing data; please try again"
@@ -24,15 +27,22 @@ def utc_now() -> datetime:
 
 
 class Database:
-    """The engine plus what every unit of work needs: vault and clock."""
+    """The engine plus what every unit of work needs: vault, clock and the shop's facts."""
 
     def __init__(
-        self, engine: Engine, vault: KeyVault, clock: Clock = utc_now, *, timeout: float = 5.0
+        self,
+        engine: Engine,
+        vault: KeyVault,
+        clock: Clock = utc_now,
+        *,
+        timeout: float = 5.0,
+        shop: Shop | None = None,
     ) -> None:
         self.engine = engine
         self.vault = vault
         self.clock = clock
         self.timeout = timeout
+        self.shop = shop or Shop()
         # A PostgreSQL round trip can hang (a partition, a paused server): reads that the
         # event loop would run inline go to a thread instead (see `edge.off_loop`).
         self.reads_block = engine.dialect.name == "postgresql"
@@ -49,16 +59,20 @@ class Database:
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         factory = self._read_sessions if read_only else self._sessions
-        return UnitOfWork(factory(), self.vault, self.clock)
+        return UnitOfWork(factory(), self.vault, self.clock, self.shop)
 
 
 class UnitOfWork:
     """`with db.unit_of_work() as uow: ...; uow.commit()`; leaving without commit rolls back."""
 
-    def __init__(self, session: Session, vault: KeyVault, clock: Clock) -> None:
+    def __init__(
+        self, session: Session, vault: KeyVault, clock: Clock, shop: Shop | None = None
+    ) -> None:
         self.session = session
         self.vault = vault
         self.clock = clock
+        self.shop = shop or Shop()
+        self.actor = "system"  # who the recorded events name: admin:<id>, client:<id>, system
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -91,3 +105,26 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def record(
+        self,
+        type: str,
+        *,
+        client_id: int | None = None,
+        order_id: int | None = None,
+        invoice_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        """Append an event to the spine, in this transaction: it exists only if the change
+        commits. `data` must never hold a key, token or password."""
+        event = Event(
+            at=self.now(),
+            type=type,
+            actor=self.actor,
+            client_id=client_id,
+            order_id=order_id,
+            invoice_id=invoice_id,
+            data=data or {},
+        )
+        self.session.add(event)
+        return event

@@ -51,9 +51,9 @@ def to_number_if_numeric(value: str) -> str | int | float:
     return value
 
 
-def to_price(value: Any, *, name: str) -> Decimal:
-    """A non-negative price with at most two decimals."""
-    rule = f"{name} must be a price from 0 to 1000000 with at most 2 decimals"
+def to_price(value: Any, *, name: str, decimals: int = 2) -> Decimal:
+    """A non-negative price with at most `decimals` decimals (the currency's: 2, 0 or 3)."""
+    rule = f"{name} must be a price from 0 to 1000000 with at most {decimals} decimals"
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise InvalidInput(rule, field=name)
     try:
@@ -62,6 +62,7 @@ def to_price(value: Any, *, name: str) -> Decimal:
         raise InvalidInput(rule, field=name) from None
     if not price.is_finite() or price < 0 or price > 1_000_000:
         raise InvalidInput(rule, field=name)
-    if price != price.quantize(Decimal("0.01")):
+    step = Decimal(1).scaleb(-decimals)
+    if price != price.quantize(step):
         raise InvalidInput(rule, field=name)
-    return price.quantize(Decimal("0.01"))
+    return price.quantize(step)

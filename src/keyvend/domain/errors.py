@@ -61,6 +61,12 @@ class Conflict(KeyvendError):
     title = "Not possible"
 
 
+class GatewayError(KeyvendError):
+    """A payment gateway (Stripe) refused or could not be reached; nothing was changed."""
+
+    title = "Payment gateway error"
+
+
 class Unauthenticated(KeyvendError):
     """No valid credentials: wrong token, email or password."""
 

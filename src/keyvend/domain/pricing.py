@@ -14,8 +14,9 @@ PRICING_TYPES = ("free", "once", "recurrent")
 FREE: dict[str, Any] = {"type": "free"}
 
 
-def parse_pricing(raw: Any) -> dict[str, Any]:
-    """Validate FOSSBilling's pricing shape and return its normalised stored form."""
+def parse_pricing(raw: Any, *, decimals: int = 2) -> dict[str, Any]:
+    """Validate FOSSBilling's pricing shape and return its normalised stored form; prices
+    may have as many decimals as the shop's currency (`decimals`)."""
     if not isinstance(raw, Mapping):
         raise InvalidInput(
             "pricing must be an object with a type of free, once or recurrent", field="pricing"
@@ -29,12 +30,12 @@ def parse_pricing(raw: Any) -> dict[str, Any]:
         once = raw.get("once") or {}
         if not isinstance(once, Mapping):
             raise InvalidInput("pricing once must be an object with a price", field="pricing")
-        price = to_price(once.get("price", 0), name="pricing once price")
+        price = to_price(once.get("price", 0), name="pricing once price", decimals=decimals)
         return {"type": "once", "once": {"price": str(price)}}
-    return {"type": "recurrent", "recurrent": _parse_recurrent(raw.get("recurrent"))}
+    return {"type": "recurrent", "recurrent": _parse_recurrent(raw.get("recurrent"), decimals)}
 
 
-def _parse_recurrent(raw: Any) -> dict[str, dict[str, Any]]:
+def _parse_recurrent(raw: Any, decimals: int) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, Mapping) or not raw:
         raise InvalidInput(
             "pricing recurrent must map periods (e.g. 1M) to prices", field="pricing"
@@ -44,7 +45,9 @@ def _parse_recurrent(raw: Any) -> dict[str, dict[str, Any]]:
         period = str(parse_period(key))
         if not isinstance(entry, Mapping):
             entry = {"price": entry}
-        price = to_price(entry.get("price", 0), name=f"pricing recurrent {period} price")
+        price = to_price(
+            entry.get("price", 0), name=f"pricing recurrent {period} price", decimals=decimals
+        )
         enabled = to_bool(entry.get("enabled", True), name=f"pricing recurrent {period} enabled")
         periods[period] = {"price": str(price), "enabled": enabled}
     if not any(p["enabled"] for p in periods.values()):

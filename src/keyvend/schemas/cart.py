@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keyvend.schemas.common import Money, Schema
+from keyvend.schemas.invoice import PaymentStart
 
 
 class CartItemCreate(Schema):
@@ -30,9 +31,17 @@ class CartPublic(Schema):
 
 
 class CheckoutPublic(Schema):
-    """The orders a checkout placed; `activated` lists those that got their key at once."""
+    """The orders a checkout placed; `activated` lists those that got their key at once.
+
+    A checkout whose total is above zero also issued one unpaid invoice (`invoice_id`,
+    `invoice_hash` for the pay link); with a `gateway` asked for, `payment` says how to pay.
+    """
 
     order_id: int
     orders: list[int]
     activated: list[int]
-    total: Money
+    total: str
+    currency: str
+    invoice_id: int | None = None
+    invoice_hash: str | None = None
+    payment: PaymentStart | None = None

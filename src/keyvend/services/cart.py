@@ -8,16 +8,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from keyvend.db.models import Cart, Product
+from keyvend.db.models import Cart, Client, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict, InvalidInput, NotFound
+from keyvend.domain.invoice_states import ItemTask
+from keyvend.domain.money import show
 from keyvend.domain.order_states import Action
 from keyvend.domain.periods import parse_period
 from keyvend.domain.pricing import is_free, price_for
 from keyvend.schemas.cart import CartItemCreate, CartItemPublic, CartPublic, CheckoutPublic
 from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductSetup, ProductStatus
+from keyvend.services import invoice as invoices
 from keyvend.services import order as orders
+from keyvend.services.invoice import Line
 from keyvend.services.product_types import get_type
 
 MAX_ITEMS = 20
@@ -117,16 +121,20 @@ def reset(db: Database, owner: CartOwner) -> bool:
 
 
 def checkout(db: Database, client_id: int) -> CheckoutPublic:
-    """Turn the client's cart into orders, all or none; free and after_order ones activate.
+    """Turn the client's cart into orders and, when it costs something, one unpaid invoice
+    with a line per order, all in one transaction; free and after_order orders activate.
 
     The cart row is locked first: a second checkout at the same moment waits, then finds the
-    cart empty, so one cart never becomes two sets of orders.
+    cart empty, so one cart never becomes two sets of orders or two invoices.
     """
     with db.unit_of_work() as uow:
         cart = _cart(uow, CartOwner(client_id=client_id), create=False, lock=True)
         if cart is None or not cart.items:
             raise InvalidInput("Your cart is empty")
-        ids, activated, total = [], [], Decimal("0.00")
+        client = uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound("Client not found")
+        placed, activated, lines = [], [], []
         for item in cart.items:
             product = _orderable(uow, item["product_id"])
             order = orders.place(
@@ -141,11 +149,24 @@ def checkout(db: Database, client_id: int) -> CheckoutPublic:
             if is_free(product.pricing) or product.setup == ProductSetup.AFTER_ORDER:
                 orders.transition(uow, order, Action.ACTIVATE)
                 activated.append(order.id)
-            ids.append(order.id)
-            total += order.price
+            # A manual product waits for an admin whether paid or not: paying does nothing.
+            task = ItemTask.NONE if product.setup == ProductSetup.MANUAL else ItemTask.ACTIVATE
+            lines.append(Line(order, task, order.price / order.quantity, order.quantity))
+            placed.append(order)
+        total = sum((order.price for order in placed), Decimal(0))
+        invoice = invoices.issue(uow, client, lines) if total > 0 else None
         cart.items = []
         uow.commit()
-    return CheckoutPublic(order_id=ids[0], orders=ids, activated=activated, total=total)
+    currency = db.shop.currency
+    return CheckoutPublic(
+        order_id=placed[0].id,
+        orders=[order.id for order in placed],
+        activated=activated,
+        total=show(invoice.total, currency) if invoice else show(0, currency),
+        currency=currency,
+        invoice_id=invoice.id if invoice else None,
+        invoice_hash=invoice.hash if invoice else None,
+    )
 
 
 def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:

@@ -7,13 +7,16 @@ checkout all go through it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from keyvend.db.models import Client, Order, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
+from keyvend.domain.errors import Conflict, InvalidInput, KeyvendError, NotFound
 from keyvend.domain.fields import choice, text
-from keyvend.domain.order_states import Action, OrderStatus, is_valid, next_status
+from keyvend.domain.invoice_states import EXPIRED_REASON, NON_PAYMENT
+from keyvend.domain.order_states import NO_PERIOD, Action, OrderStatus, is_valid, next_status
 from keyvend.domain.periods import parse_period
 from keyvend.domain.pricing import price_for
 from keyvend.schemas.common import Page
@@ -73,11 +76,24 @@ def place(uow: UnitOfWork, data: OrderCreate) -> Order:
     uow.session.add(order)
     uow.flush()
     product_type.create(uow, order)
+    uow.record("order.created", client_id=order.client_id, order_id=order.id)
     return order
 
 
-def transition(uow: UnitOfWork, order: Order, action: Action, reason: str | None = None) -> None:
-    """Move `order` by `action`: check the rule, run the type's hook, set status and times."""
+def transition(
+    uow: UnitOfWork,
+    order: Order,
+    action: Action,
+    reason: str | None = None,
+    *,
+    from_expiry: bool = False,
+) -> None:
+    """Move `order` by `action`: check the rule, run the type's hook, set status and times.
+
+    A renewal extends `expires_at` by one period from the old expiry, or from now if that
+    passed; a paid renewal invoice (`from_expiry`) always extends from the old expiry, as
+    FOSSBilling does, so paying late does not move the billing date.
+    """
     status = next_status(
         action,
         order.status,
@@ -91,11 +107,65 @@ def transition(uow: UnitOfWork, order: Order, action: Action, reason: str | None
         order.expires_at = parse_period(order.period).after(now) if order.period else None
     elif action == Action.RENEW and order.period is not None:
         # A renewal extends from the old expiry, or from now if it already passed.
-        base = order.expires_at if order.expires_at and order.expires_at > now else now
+        keep = order.expires_at is not None and (from_expiry or order.expires_at > now)
+        base = order.expires_at if keep and order.expires_at else now
         order.expires_at = parse_period(order.period).after(base)
     order.status = status
     order.reason = reason
     order.updated_at = now
+    uow.record(
+        f"order.{EVENT_VERBS[action]}",
+        client_id=order.client_id,
+        order_id=order.id,
+        data={"status": status.value, "reason": reason, "expires_at": _iso(order.expires_at)},
+    )
+
+
+def suspended_for_payment(order: Order) -> bool:
+    """Whether the order is suspended by the cron for non-payment or expiry (which paying
+    lifts), rather than by an admin for a reason of their own."""
+    reason = order.reason or ""
+    return order.status == OrderStatus.SUSPENDED and (
+        reason == NON_PAYMENT or reason.startswith(EXPIRED_REASON)
+    )
+
+
+def renew_for_payment(uow: UnitOfWork, order: Order) -> None:
+    """A renewal invoice was paid: one period more from the old expiry. An order suspended
+    for non-payment or expiry becomes active; one an admin suspended stays suspended."""
+    if order.status == OrderStatus.SUSPENDED and not suspended_for_payment(order):
+        if order.period is None:
+            raise Conflict(NO_PERIOD)
+        now = uow.now()
+        base = order.expires_at or now
+        order.expires_at = parse_period(order.period).after(base)
+        order.updated_at = now
+        uow.record(
+            "order.renewed",
+            client_id=order.client_id,
+            order_id=order.id,
+            data={
+                "status": order.status,
+                "reason": order.reason,
+                "expires_at": _iso(order.expires_at),
+            },
+        )
+        return
+    transition(uow, order, Action.RENEW, from_expiry=True)
+
+
+EVENT_VERBS = {
+    Action.ACTIVATE: "activated",
+    Action.RENEW: "renewed",
+    Action.SUSPEND: "suspended",
+    Action.UNSUSPEND: "unsuspended",
+    Action.CANCEL: "canceled",
+    Action.UNCANCEL: "uncanceled",
+}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def act(db: Database, order_id: int, action: Action, *, reason: str | None = None) -> bool:
@@ -112,6 +182,7 @@ def delete(db: Database, order_id: int) -> bool:
     with db.unit_of_work() as uow:
         order = _order(uow, order_id, lock=True)
         get_type(order.type).delete(uow, order)
+        uow.record("order.deleted", client_id=order.client_id, order_id=order.id)
         uow.session.delete(order)
         uow.commit()
     return True

@@ -11,6 +11,7 @@ from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict, NotFound
 from keyvend.domain.fields import choice, text
 from keyvend.domain.keygen import custom_params
+from keyvend.domain.money import decimals
 from keyvend.domain.order_states import OrderStatus
 from keyvend.domain.pricing import FREE, parse_pricing
 from keyvend.schemas.common import Page
@@ -84,7 +85,7 @@ def _apply(uow: UnitOfWork, product: Product, changes: ProductUpdate) -> None:
     if "setup" in sent:
         product.setup = ProductSetup(choice(sent["setup"], name="setup", options=SETUPS))
     if "pricing" in sent:
-        product.pricing = parse_pricing(sent["pricing"])
+        product.pricing = parse_pricing(sent["pricing"], decimals=decimals(uow.shop.currency))
     product.updated_at = uow.now()
 
 

@@ -4,8 +4,10 @@ from keyvend.api.endpoints import (  # noqa: F401
     cart,
     client,
     extension,
+    invoice,
     order,
     product,
     serviceapikey,
     staff,
+    system,
 )

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from keyvend.api.endpoints.fields import Id, IdParams
+from keyvend.api.endpoints.fields import Gateway, Id, IdParams
 from keyvend.api.endpoints.order import Period
 from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.domain.vault import new_token
 from keyvend.edge.cookies import CART_COOKIE
 from keyvend.schemas.cart import CartItemCreate, CartPublic, CheckoutPublic
-from keyvend.services import cart
+from keyvend.services import cart, invoice
 from keyvend.services.cart import CartOwner
 
 
@@ -47,10 +47,22 @@ def reset(call: Call, p: NoParams) -> bool:
     return cart.reset(call.db, owner(call, create=False))
 
 
-@endpoint("client", "cart", "checkout")
-def checkout(call: Call, p: NoParams) -> CheckoutPublic:
-    """Order everything in your cart: {order_id, orders, activated, total}."""
-    return cart.checkout(call.db, call.actor_id)
+class CheckoutParams(Params):
+    gateway: Gateway | None = None
+
+
+@endpoint("client", "cart", "checkout", CheckoutParams)
+def checkout(call: Call, p: CheckoutParams) -> CheckoutPublic:
+    """Order everything in your cart: {order_id, orders, activated, total, currency,
+    invoice_id, invoice_hash, payment}; with a gateway, `payment` says how to pay."""
+    if p.gateway is not None:
+        call.gateways.get(p.gateway)  # an unknown gateway is refused before anything changes
+    result = cart.checkout(call.db, call.actor_id)
+    if p.gateway is not None and result.invoice_hash is not None:
+        result.payment = invoice.start_payment(
+            call.db, call.gateways, result.invoice_hash, p.gateway
+        )
+    return result
 
 
 def owner(call: Call, *, create: bool) -> CartOwner:

@@ -14,6 +14,8 @@ Short = Annotated[str, Field(max_length=255)]
 MAX_KEY_PARAM = 600
 Key = Annotated[str, Field(max_length=MAX_KEY_PARAM, description="An API key, dashes included.")]
 Password = Annotated[str, Field(max_length=256)]
+Gateway = Annotated[str, Field(max_length=32, description="bank_transfer or stripe.")]
+Note = Annotated[str, Field(max_length=500)]
 Config = Annotated[
     dict[str, Any],
     Field(max_length=120, description="Config object, e.g. config[custom_monthlyLimit]=250."),
