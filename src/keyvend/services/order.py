@@ -110,6 +110,10 @@ def transition(
         keep = order.expires_at is not None and (from_expiry or order.expires_at > now)
         base = order.expires_at if keep and order.expires_at else now
         order.expires_at = parse_period(order.period).after(base)
+    if status == OrderStatus.SUSPENDED:
+        order.suspended_at = now
+    elif order.status == OrderStatus.SUSPENDED:
+        order.suspended_at = None
     order.status = status
     order.reason = reason
     order.updated_at = now

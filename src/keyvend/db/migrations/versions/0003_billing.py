@@ -171,6 +171,9 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("suspended_at", keyvend.db.models.UtcDateTime(timezone=True), nullable=True)
+        )
         batch_op.alter_column(
             "price",
             existing_type=sa.NUMERIC(precision=12, scale=2),
@@ -181,6 +184,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("suspended_at")
         batch_op.alter_column(
             "price",
             existing_type=sa.Numeric(precision=15, scale=3),
