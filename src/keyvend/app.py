@@ -18,6 +18,7 @@ from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response
 from keyvend.api.hot_path import HotPath
+from keyvend.api.stripe_webhook import stripe_webhook
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         *operations.routes(settings, db),
         Route("/api/{role}/{module}/{method}", api_call, methods=["GET", "POST"]),
         Route("/api/{rest:path}", not_a_call, methods=["GET", "POST"]),
+        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route("/openapi.json", docs.openapi_json, methods=["GET"]),
         Route(
             "/docs", WithHeaders(request_response(docs.docs_page), DOCS_HEADERS), methods=["GET"]

@@ -70,11 +70,12 @@ def test_an_anonymous_visitor_gets_a_cart_cookie_and_sees_their_items(
             }
         ],
         "total": "0.00",
+        "currency": "USD",
     }
 
 
 def test_a_visitor_without_a_cart_cookie_has_an_empty_cart(api: Api) -> None:
-    assert api.guest("cart/get") == {"items": [], "total": "0.00"}
+    assert api.guest("cart/get") == {"items": [], "total": "0.00", "currency": "USD"}
     assert api.guest("cart/reset") is True
     assert "keyvend_cart" not in api.client.cookies
 
@@ -126,7 +127,7 @@ def test_remove_item_takes_out_the_numbered_item_and_reset_empties_the_cart(
     assert [i["product_id"] for i in api.guest("cart/get")["items"]] == [pid]
     assert api.error("guest/cart/remove_item", id=2)["message"] == "Cart item not found"
     assert api.guest("cart/reset") is True
-    assert api.guest("cart/get") == {"items": [], "total": "0.00"}
+    assert api.guest("cart/get") == {"items": [], "total": "0.00", "currency": "USD"}
 
 
 def test_a_client_calling_with_basic_auth_uses_their_own_cart_not_the_cookie_cart(

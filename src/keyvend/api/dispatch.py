@@ -52,7 +52,10 @@ async def api_call(request: Request) -> JSONResponse:
         )
         run = functools.partial(_execute, found, call, params, verdict)
         db = call.db
-        result = await (key_read(db, run) if found.inline else in_thread(db, run))
+        if found.inline:
+            result = await key_read(db, run)
+        else:
+            result = await in_thread(db, run, gateway=found.gateway)
         response = ok(result)
     except Exception as exc:
         failed = exc

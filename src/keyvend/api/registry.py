@@ -84,6 +84,7 @@ class Endpoint:
     handler: Handler
     inline: bool = False  # run on the event loop: only for short, non-blocking-enough calls
     limits: Policies = ()  # rate-limit policies beyond the role's default (login, ...)
+    gateway: bool = False  # calls a payment gateway: may wait longer than the database timeout
 
     @property
     def policies(self) -> Policies:
@@ -110,6 +111,7 @@ def endpoint(
     *,
     inline: bool = False,
     limits: Policies = (),
+    gateway: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
@@ -117,7 +119,7 @@ def endpoint(
         key = (role, module, method)
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
         assert set(limits) <= POLICIES.keys(), f"unknown rate-limit policy in {limits}"
-        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline, limits)
+        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline, limits, gateway)
         return handler
 
     return register

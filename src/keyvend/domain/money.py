@@ -92,7 +92,7 @@ def parse_tax_rate(value: object) -> Decimal:
         raise InvalidInput(rule, field="tax_rate")
     if rate != rate.quantize(Decimal("0.001")):
         raise InvalidInput(rule, field="tax_rate")
-    return Decimal(tax_rate_text(rate))
+    return Decimal(tax_rate_text(abs(rate)))  # abs: "-0" is 0
 
 
 def tax_rate_text(rate: Decimal) -> str:

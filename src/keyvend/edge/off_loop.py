@@ -41,13 +41,19 @@ async def key_read(db: Database, read: Callable[[], T]) -> T:
         raise _unavailable(db) from None
 
 
-async def in_thread(db: Database, work: Callable[[], T]) -> T:
+# How much longer than the database timeout a call that talks to a payment gateway may take
+# (Stripe: 10 s a try, with retries).
+GATEWAY_WAIT = 40.0
+
+
+async def in_thread(db: Database, work: Callable[[], T], *, gateway: bool = False) -> T:
     """`work()` in Starlette's thread pool; on PostgreSQL the request stops waiting after the
-    database timeout (the thread finishes on its own once the database answers)."""
+    database timeout (the thread finishes on its own once the database answers), or after
+    GATEWAY_WAIT more seconds for work that calls a payment gateway."""
     if not db.reads_block:
         return await anyio.to_thread.run_sync(work)
     try:
-        with anyio.fail_after(db.timeout):
+        with anyio.fail_after(db.timeout + (GATEWAY_WAIT if gateway else 0)):
             return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
     except TimeoutError:
         raise _unavailable(db) from None

@@ -8,6 +8,7 @@ comma-separated day lists and percentages are read from text here.
 from __future__ import annotations
 
 from decimal import Decimal
+from string import Formatter
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, field_validator
@@ -31,9 +32,16 @@ def _day_list(value: Any) -> Any:
     return value
 
 
-Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+def _not_bool(value: Any) -> Any:
+    """`true` is not a number of days, though pydantic would read it as 1."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+Days = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_DAYS)]
 DayList = Annotated[
-    list[Annotated[int, Field(ge=1, le=MAX_DAYS)]],
+    list[Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_DAYS)]],
     BeforeValidator(_day_list),
     Field(max_length=10),
 ]
@@ -56,7 +64,9 @@ class BusinessSettings(Schema):
     invoice_reminder_before_due_days: DayList = Field(default_factory=list)
     invoice_reminder_after_due_days: DayList = Field(default_factory=lambda: [5])
     suspend_grace_days: Days = 0
-    cancel_suspended_after_days: Annotated[int, Field(ge=0, le=10 * MAX_DAYS)] = 0
+    cancel_suspended_after_days: Annotated[
+        int, BeforeValidator(_not_bool), Field(ge=0, le=10 * MAX_DAYS)
+    ] = 0
     tax_name: Annotated[str, Field(max_length=64)] = ""
     tax_rate: TaxRate = Decimal(0)
     bank_transfer_instructions: Annotated[str, Field(max_length=2000)] = DEFAULT_BANK_INSTRUCTIONS
@@ -66,6 +76,14 @@ class BusinessSettings(Schema):
     def _trimmed(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # As the API's parameters: PostgreSQL text cannot hold NUL, so both databases refuse.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
     @field_validator("invoice_reminder_before_due_days", "invoice_reminder_after_due_days")
     @classmethod
     def _sorted_once(cls, value: list[int]) -> list[int]:
@@ -74,11 +92,16 @@ class BusinessSettings(Schema):
     @field_validator("bank_transfer_instructions")
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
+        # Plain names only: `{number.__class__}` or `{total:>999999999}` would let the text
+        # reach into objects or build a huge string each time the instructions are shown.
+        names = ", ".join("{" + name + "}" for name in BANK_PLACEHOLDERS)
         try:
-            value.format(**dict.fromkeys(BANK_PLACEHOLDERS, ""))
-        except (KeyError, IndexError, ValueError):
-            names = ", ".join("{" + name + "}" for name in BANK_PLACEHOLDERS)
+            fields = [(f, spec, conv) for _, f, spec, conv in Formatter().parse(value)]
+        except ValueError:
             raise ValueError(f"may only use the placeholders {names}") from None
+        for field, spec, conversion in fields:
+            if field is not None and (field not in BANK_PLACEHOLDERS or spec or conversion):
+                raise ValueError(f"may only use the placeholders {names}")
         return value
 
     def seller(self) -> dict[str, str]:

@@ -28,6 +28,7 @@ class CartItemPublic(Schema):
 class CartPublic(Schema):
     items: list[CartItemPublic]
     total: Money
+    currency: str
 
 
 class CheckoutPublic(Schema):

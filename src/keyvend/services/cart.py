@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from keyvend.db.models import Cart, Client, Product
+from keyvend.adapters.gateways.base import Gateways
+from keyvend.db.models import Cart, Client, Invoice, Order, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import Conflict, InvalidInput, NotFound
+from keyvend.domain.errors import Conflict, GatewayError, InvalidInput, NotFound
 from keyvend.domain.invoice_states import ItemTask
 from keyvend.domain.money import show
-from keyvend.domain.order_states import Action
+from keyvend.domain.order_states import Action, OrderStatus
 from keyvend.domain.periods import parse_period
-from keyvend.domain.pricing import is_free, price_for
-from keyvend.schemas.cart import CartItemCreate, CartItemPublic, CartPublic, CheckoutPublic
+from keyvend.domain.pricing import price_for
+from keyvend.schemas.cart import CartItemCreate, CartPublic, CheckoutPublic
+from keyvend.schemas.common import in_currency
 from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductSetup, ProductStatus
 from keyvend.services import invoice as invoices
@@ -24,6 +27,7 @@ from keyvend.services import order as orders
 from keyvend.services.invoice import Line
 from keyvend.services.product_types import get_type
 
+log = logging.getLogger("keyvend.cart")
 MAX_ITEMS = 20
 GUEST_CART_DAYS = 30  # a visitor's cart (and its cookie) lives this long after its last change
 
@@ -84,7 +88,7 @@ def get(db: Database, owner: CartOwner) -> CartPublic:
     """The cart's items with their current prices and the total."""
     with db.unit_of_work(read_only=True) as uow:
         cart = _cart(uow, owner, create=False)
-        items = []
+        items: list[dict[str, Any]] = []
         for number, item in enumerate(cart.items if cart else [], 1):
             product = uow.session.get(Product, item["product_id"])
             if product is None:
@@ -94,19 +98,22 @@ def get(db: Database, owner: CartOwner) -> CartPublic:
             except InvalidInput:  # the period was withdrawn since: show it, checkout refuses
                 unit = None
             items.append(
-                CartItemPublic(
-                    id=number,
-                    product_id=product.id,
-                    title=product.title,
-                    period=item["period"],
-                    quantity=item["quantity"],
-                    available=unit is not None,
-                    price=unit,
-                    total=unit * item["quantity"] if unit is not None else None,
-                )
+                {
+                    "id": number,
+                    "product_id": product.id,
+                    "title": product.title,
+                    "period": item["period"],
+                    "quantity": item["quantity"],
+                    "available": unit is not None,
+                    "price": unit,
+                    "total": unit * item["quantity"] if unit is not None else None,
+                }
             )
-    total = sum((i.total for i in items if i.total is not None), Decimal("0.00"))
-    return CartPublic(items=items, total=total)
+    total = sum((i["total"] for i in items if i["total"] is not None), Decimal(0))
+    currency = db.shop.currency
+    return CartPublic.model_validate(
+        {"items": items, "total": total, "currency": currency}, context=in_currency(currency)
+    )
 
 
 def reset(db: Database, owner: CartOwner) -> bool:
@@ -120,13 +127,42 @@ def reset(db: Database, owner: CartOwner) -> bool:
     return True
 
 
-def checkout(db: Database, client_id: int) -> CheckoutPublic:
+def checkout(
+    db: Database,
+    client_id: int,
+    *,
+    gateways: Gateways | None = None,
+    gateway: str | None = None,
+) -> CheckoutPublic:
     """Turn the client's cart into orders and, when it costs something, one unpaid invoice
     with a line per order, all in one transaction; free and after_order orders activate.
+    With a `gateway` (checked before anything changes), `payment` says how to pay.
 
     The cart row is locked first: a second checkout at the same moment waits, then finds the
     cart empty, so one cart never becomes two sets of orders or two invoices.
     """
+    chosen = gateways.get(gateway) if gateways is not None and gateway is not None else None
+    placed, activated, invoice = _place_cart(db, client_id)
+    currency = db.shop.currency
+    result = CheckoutPublic(
+        order_id=placed[0],
+        orders=placed,
+        activated=activated,
+        total=show(invoice.total if invoice else 0, currency),
+        currency=currency,
+        invoice_id=invoice.id if invoice else None,
+        invoice_hash=invoice.hash if invoice else None,
+    )
+    if chosen is not None and gateways is not None and invoice is not None:
+        try:
+            result.payment = invoices.start_payment(db, gateways, invoice.hash, chosen.name)
+        except GatewayError as exc:  # the orders and invoice stand; the pay link retries
+            log.warning("payment start failed at checkout", extra={"error": exc.message})
+    return result
+
+
+def _place_cart(db: Database, client_id: int) -> tuple[list[int], list[int], Invoice | None]:
+    """The orders placed, those activated, and the invoice issued, in one transaction."""
     with db.unit_of_work() as uow:
         cart = _cart(uow, CartOwner(client_id=client_id), create=False, lock=True)
         if cart is None or not cart.items:
@@ -136,37 +172,36 @@ def checkout(db: Database, client_id: int) -> CheckoutPublic:
             raise NotFound("Client not found")
         placed, activated, lines = [], [], []
         for item in cart.items:
-            product = _orderable(uow, item["product_id"])
-            order = orders.place(
-                uow,
-                OrderCreate(
-                    client_id=client_id,
-                    product_id=product.id,
-                    period=item["period"],
-                    quantity=item["quantity"],
-                ),
-            )
-            if is_free(product.pricing) or product.setup == ProductSetup.AFTER_ORDER:
-                orders.transition(uow, order, Action.ACTIVATE)
+            order, task = _place_item(uow, client_id, item)
+            if order.status == OrderStatus.ACTIVE:
                 activated.append(order.id)
-            # A manual product waits for an admin whether paid or not: paying does nothing.
-            task = ItemTask.NONE if product.setup == ProductSetup.MANUAL else ItemTask.ACTIVATE
             lines.append(Line(order, task, order.price / order.quantity, order.quantity))
             placed.append(order)
         total = sum((order.price for order in placed), Decimal(0))
         invoice = invoices.issue(uow, client, lines) if total > 0 else None
         cart.items = []
         uow.commit()
-    currency = db.shop.currency
-    return CheckoutPublic(
-        order_id=placed[0].id,
-        orders=[order.id for order in placed],
-        activated=activated,
-        total=show(invoice.total, currency) if invoice else show(0, currency),
-        currency=currency,
-        invoice_id=invoice.id if invoice else None,
-        invoice_hash=invoice.hash if invoice else None,
+    return [order.id for order in placed], activated, invoice
+
+
+def _place_item(uow: UnitOfWork, client_id: int, item: dict[str, Any]) -> tuple[Order, ItemTask]:
+    """Place one cart item's order, activated at once when it costs nothing (whatever the
+    product's other periods cost) or its setup is after_order; and what paying it does."""
+    product = _orderable(uow, item["product_id"])
+    order = orders.place(
+        uow,
+        OrderCreate(
+            client_id=client_id,
+            product_id=product.id,
+            period=item["period"],
+            quantity=item["quantity"],
+        ),
     )
+    if order.price == 0 or product.setup == ProductSetup.AFTER_ORDER:
+        orders.transition(uow, order, Action.ACTIVATE)
+    # A manual product waits for an admin whether paid or not: paying does nothing.
+    task = ItemTask.NONE if product.setup == ProductSetup.MANUAL else ItemTask.ACTIVATE
+    return order, task
 
 
 def merge_into_client(db: Database, token_digest: str, client_id: int) -> None:

@@ -10,11 +10,15 @@ times at once, the same payment is reported.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from keyvend.adapters.gateways.base import Gateways
@@ -42,6 +46,7 @@ from keyvend.services.pagination import PageRequest
 log = logging.getLogger("keyvend.invoice")
 NUMBER_PREFIX = "KV-"
 MANUAL = "manual"  # the gateway name of payments and refunds an admin records
+FREE_RENEWAL = "This order is free, so it has no renewal invoice; an admin renews it"
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,19 @@ def buyer_of(client: Client) -> dict[str, str]:
 
 def _next_number(uow: UnitOfWork) -> str:
     """The next invoice number; the counter row stays locked until the transaction ends, so
-    numbers come in order, and a rolled-back invoice gives its number back (no gaps)."""
-    counter = uow.session.get(Counter, "invoice", with_for_update=True)
-    if counter is None:
-        counter = Counter(name="invoice", value=0)
-        uow.session.add(counter)
-    counter.value += 1
-    return f"{NUMBER_PREFIX}{counter.value:05d}"
+    numbers come in order, and a rolled-back invoice gives its number back (no gaps).
+
+    One upsert both creates the counter and advances it: two first invoices at once must not
+    both see no counter row and clash on creating it."""
+    dialect = uow.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Counter).values(name="invoice", value=1)
+    value = uow.session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=[Counter.name], set_={"value": Counter.value + 1}
+        ).returning(Counter.value)
+    )
+    return f"{NUMBER_PREFIX}{value:05d}"
 
 
 def unpaid_renewal(uow: UnitOfWork, order_id: int) -> Invoice | None:
@@ -175,6 +186,8 @@ def issue_renewal(uow: UnitOfWork, order: Order) -> Invoice:
         return existing
     if order.period is None:
         raise Conflict(NO_PERIOD)
+    if order.price == 0:  # a 0.00 invoice nobody pays would get the order suspended
+        raise Conflict(FREE_RENEWAL)
     if order.status not in (OrderStatus.ACTIVE, OrderStatus.SUSPENDED, OrderStatus.FAILED_RENEW):
         raise Conflict(
             f"Only active or suspended orders can be renewed; this order is {order.status}"
@@ -291,6 +304,10 @@ def record_payment(db: Database, report: PaymentReport) -> str:
             created_at=uow.now(),
         )
         uow.session.add(row)
+        try:
+            uow.flush()
+        except Conflict:  # a concurrent copy of the report recorded it first
+            return "duplicate"
         if problem or invoice is None:
             uow.record(
                 "payment.failed",
@@ -355,11 +372,12 @@ def mark_as_paid(
                 created_at=uow.now(),
             )
         )
-        settle(uow, invoice, gateway=MANUAL)
         try:
-            uow.commit()
+            uow.flush()  # the unique transaction id clashes here, before any task runs
         except Conflict:
             raise Conflict("A payment with this transaction id is already recorded") from None
+        settle(uow, invoice, gateway=MANUAL)
+        uow.commit()
     return True
 
 
@@ -516,7 +534,7 @@ def get_list(
             query.offset((page.number - 1) * page.per_page).limit(page.per_page)
         ).all()
         return Page[InvoicePublic](
-            list=[public(uow, row) for row in rows],
+            list=public_many(uow, rows),
             total=total,
             page=page.number,
             per_page=page.per_page,
@@ -525,10 +543,24 @@ def get_list(
 
 
 def public(uow: UnitOfWork, invoice: Invoice) -> InvoicePublic:
-    transactions = uow.session.scalars(
-        select(Transaction).where(Transaction.invoice_id == invoice.id).order_by(Transaction.id)
-    ).all()
-    return InvoicePublic.of(invoice, items_of(uow, invoice.id), list(transactions))
+    """The invoice as the API shows it, with its lines and transactions."""
+    return public_many(uow, [invoice])[0]
+
+
+def public_many(uow: UnitOfWork, rows: Sequence[Invoice]) -> list[InvoicePublic]:
+    """Several invoices, their lines and transactions read in two queries, not two each."""
+    ids = [row.id for row in rows]
+    items: dict[int, list[InvoiceItem]] = defaultdict(list)
+    for item in uow.session.scalars(
+        select(InvoiceItem).where(InvoiceItem.invoice_id.in_(ids)).order_by(InvoiceItem.id)
+    ):
+        items[item.invoice_id].append(item)
+    moves: dict[int | None, list[Transaction]] = defaultdict(list)
+    for move in uow.session.scalars(
+        select(Transaction).where(Transaction.invoice_id.in_(ids)).order_by(Transaction.id)
+    ):
+        moves[move.invoice_id].append(move)
+    return [InvoicePublic.of(row, items[row.id], moves[row.id]) for row in rows]
 
 
 def items_of(uow: UnitOfWork, invoice_id: int) -> list[InvoiceItem]:

@@ -19,7 +19,7 @@ from keyvend.domain.invoice_states import EXPIRED_REASON, NON_PAYMENT
 from keyvend.domain.order_states import NO_PERIOD, Action, OrderStatus, is_valid, next_status
 from keyvend.domain.periods import parse_period
 from keyvend.domain.pricing import price_for
-from keyvend.schemas.common import Page
+from keyvend.schemas.common import Page, in_currency
 from keyvend.schemas.order import (
     ApiKeyServicePublic,
     OrderCreate,
@@ -195,7 +195,9 @@ def delete(db: Database, order_id: int) -> bool:
 def get(db: Database, order_id: int, *, client_id: int | None = None) -> OrderPublic:
     """One order; a client only sees their own."""
     with db.unit_of_work(read_only=True) as uow:
-        return OrderPublic.model_validate(_order(uow, order_id, client_id=client_id))
+        return OrderPublic.model_validate(
+            _order(uow, order_id, client_id=client_id), context=in_currency(uow.shop.currency)
+        )
 
 
 def service(db: Database, order_id: int, *, client_id: int | None = None) -> ServicePublic:
@@ -209,7 +211,7 @@ def detail(db: Database, order_id: int, *, client_id: int | None = None) -> Orde
     """The order, its key and whether the key checks valid now, read in one transaction."""
     with db.unit_of_work(read_only=True) as uow:
         order = _order(uow, order_id, client_id=client_id)
-        public = OrderPublic.model_validate(order)
+        public = OrderPublic.model_validate(order, context=in_currency(uow.shop.currency))
         try:
             found = get_type(order.type).to_api(uow, order)
         except KeyvendError as exc:  # no key yet, or the extension is off

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 
 from keyvend.db.unit_of_work import UnitOfWork
-from keyvend.schemas.common import Page, Schema
+from keyvend.schemas.common import Page, Schema, in_currency
 
 S = TypeVar("S", bound=Schema)
 
@@ -29,7 +29,7 @@ def paginate(uow: UnitOfWork, query: Select[Any], page: PageRequest, schema: typ
     ).all()
     total = int(total or 0)
     return Page[S](
-        list=[schema.model_validate(row) for row in rows],
+        list=[schema.model_validate(row, context=in_currency(uow.shop.currency)) for row in rows],
         total=total,
         page=page.number,
         per_page=page.per_page,

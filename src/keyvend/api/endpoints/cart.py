@@ -12,7 +12,7 @@ from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.domain.vault import new_token
 from keyvend.edge.cookies import CART_COOKIE
 from keyvend.schemas.cart import CartItemCreate, CartPublic, CheckoutPublic
-from keyvend.services import cart, invoice
+from keyvend.services import cart
 from keyvend.services.cart import CartOwner
 
 
@@ -51,18 +51,11 @@ class CheckoutParams(Params):
     gateway: Gateway | None = None
 
 
-@endpoint("client", "cart", "checkout", CheckoutParams)
+@endpoint("client", "cart", "checkout", CheckoutParams, gateway=True)
 def checkout(call: Call, p: CheckoutParams) -> CheckoutPublic:
     """Order everything in your cart: {order_id, orders, activated, total, currency,
     invoice_id, invoice_hash, payment}; with a gateway, `payment` says how to pay."""
-    if p.gateway is not None:
-        call.gateways.get(p.gateway)  # an unknown gateway is refused before anything changes
-    result = cart.checkout(call.db, call.actor_id)
-    if p.gateway is not None and result.invoice_hash is not None:
-        result.payment = invoice.start_payment(
-            call.db, call.gateways, result.invoice_hash, p.gateway
-        )
-    return result
+    return cart.checkout(call.db, call.actor_id, gateways=call.gateways, gateway=p.gateway)
 
 
 def owner(call: Call, *, create: bool) -> CartOwner:

@@ -70,7 +70,7 @@ def mark_as_paid(call: Call, p: MarkPaidParams) -> bool:
     return invoice.mark_as_paid(call.db, p.id, transaction_id=p.transaction_id, note=p.note)
 
 
-@endpoint("admin", "invoice", "refund", RefundParams)
+@endpoint("admin", "invoice", "refund", RefundParams, gateway=True)
 def refund(call: Call, p: RefundParams) -> bool:
     """Refund a paid invoice (through Stripe when Stripe took the money)."""
     return invoice.refund(call.db, p.id, call.gateways, note=p.note)
@@ -124,7 +124,7 @@ def gateways(call: Call, p: NoParams) -> list[GatewayPublic]:
     return call.gateways.public()
 
 
-@endpoint("guest", "invoice", "payment", PaymentParams)
+@endpoint("guest", "invoice", "payment", PaymentParams, gateway=True)
 def payment(call: Call, p: PaymentParams) -> PaymentStart:
     """Start paying an invoice: {gateway, redirect_url} (Stripe) or {gateway, instructions}."""
     return invoice.start_payment(call.db, call.gateways, p.hash, p.gateway)
