@@ -297,13 +297,17 @@ def client_create(
 
 @app.command("cron")
 def run_cron(as_json: bool = JSON_OPT) -> None:
-    """Run due lifecycle jobs once (suspend expired orders after the grace days)."""
-    settings = load_settings()
-    result = cron.run(open_database(settings), grace_days=settings.suspend_grace_days)
+    """Run the renewal and dunning jobs once: retry failed tasks, issue renewal invoices,
+    send reminders, suspend and cancel unpaid orders, remove dead sessions and carts."""
+    result = cron.run(open_database())
     emit(
         as_json,
-        result,
-        f"Suspended {len(result['suspended_orders'])} expired order(s); "
+        dict(result),
+        f"Retried {len(result['retried_items'])} failed task(s); "
+        f"issued {len(result['renewal_invoices'])} renewal invoice(s); "
+        f"sent {len(result['reminders'])} reminder(s); "
+        f"suspended {len(result['suspended_orders'])} order(s); "
+        f"canceled {len(result['canceled_orders'])} order(s); "
         f"removed {result['deleted_sessions']} expired session(s) and "
         f"{result['deleted_guest_carts']} abandoned guest cart(s).",
     )

@@ -4,7 +4,9 @@ The socket is bound here, before any worker starts, so "listening" is printed on
 is true, and a port that is taken (or an address that is not this machine's) ends the start
 with one line naming the setting. The app itself is built in each worker by
 `keyvend.app:app_from_env`, on uvicorn's fastest stack (httptools + uvloop) with Keyvend's
-guarded HTTP protocol (`keyvend.edge.http_protocol`).
+guarded HTTP protocol (`keyvend.edge.http_protocol`). This process also runs the one
+background worker of the serve (`keyvend.worker`, the renewal and dunning jobs), whether it
+serves itself or supervises several workers; it stops when serving ends.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+if TYPE_CHECKING:
+    from keyvend.worker import Worker
 
 STARTUP_ERROR = 2
 
@@ -38,6 +44,19 @@ def config(*, host: str, port: int, workers: int, log_level: str) -> uvicorn.Con
         proxy_headers=False,
         server_header=False,
     )
+
+
+def start_worker() -> Worker | None:
+    """The serve's one background worker, started (None when KEYVEND_WORKER_INTERVAL is 0)."""
+    # Imported only now that the socket listens: the app's modules take a second to load,
+    # and meanwhile connections wait in the backlog instead of being refused.
+    from keyvend import worker
+    from keyvend.config import Settings
+    from keyvend.observability.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)  # the worker's lines look like the app's
+    return worker.start(settings)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,10 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"Keyvend listening on {url}", flush=True)
     server = uvicorn.Server(settings)
-    if args.workers > 1:
-        Multiprocess(settings, sockets=[sock]).run()
-    else:
-        server.run(sockets=[sock])
+    background = start_worker()
+    try:
+        if args.workers > 1:
+            Multiprocess(settings, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    finally:
+        if background is not None:
+            background.stop()
     if not server.started and args.workers == 1:
         sys.exit(STARTUP_ERROR)
 

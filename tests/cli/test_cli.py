@@ -21,7 +21,7 @@ from keyvend.db.unit_of_work import Database, utc_now
 from keyvend.schemas.account import ClientCreate
 from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductCreate, ProductUpdate
-from keyvend.services import auth, client, order, product
+from keyvend.services import auth, client, invoice, order, product
 from tests.conftest import SECRET, FakeClock
 
 runner = CliRunner()
@@ -182,7 +182,7 @@ def test_client_create_needs_a_first_name_and_a_free_email(cli: Cli) -> None:
     assert json.loads(taken.stdout) == {"error": "Email jo@example.com is already registered"}
 
 
-def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> None:
+def test_cron_bills_and_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> None:
     cli.ok("migrate")
     clock = FakeClock()
     clock.now = utc_now() - timedelta(days=90)  # everything below happened three months ago
@@ -207,20 +207,34 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
     auth.login(database, "client", email="jo@example.com", password="jo-pass-1", ttl_hours=1)
     database.dispose()
 
-    assert cli.json("cron") == {
+    first = cli.json("cron")
+    renewal = first["renewal_invoices"]
+    assert len(renewal) == 1
+    assert first == {
+        "retried_items": [],
+        "renewal_invoices": renewal,
+        "reminders": [],
         "suspended_orders": [expired],
+        "canceled_orders": [],
         "deleted_sessions": 1,
         "deleted_guest_carts": 0,
     }
     assert cli.json("cron") == {
+        "retried_items": [],
+        "renewal_invoices": [],
+        "reminders": [],
         "suspended_orders": [],
+        "canceled_orders": [],
         "deleted_sessions": 0,
         "deleted_guest_carts": 0,
     }
     database = cli.database()
     try:
         assert order.get(database, expired).status == "suspended"
-        assert order.get(database, expired).reason == "Expired"
+        assert order.get(database, expired).reason == "Non-payment"  # its renewal is unpaid
+        renewal_invoice = invoice.get(database, renewal[0])
+        assert [item.order_id for item in renewal_invoice.items] == [expired]
+        assert renewal_invoice.items[0].task == "renew"
     finally:
         database.dispose()
 
@@ -228,7 +242,9 @@ def test_cron_suspends_orders_that_expired_and_drops_dead_sessions(cli: Cli) -> 
 def test_cron_reports_in_words_without_json(cli: Cli) -> None:
     output = cli.ok("cron")
     assert output.strip() == (
-        "Suspended 0 expired order(s); removed 0 expired session(s) and 0 abandoned guest cart(s)."
+        "Retried 0 failed task(s); issued 0 renewal invoice(s); sent 0 reminder(s); "
+        "suspended 0 order(s); canceled 0 order(s); "
+        "removed 0 expired session(s) and 0 abandoned guest cart(s)."
     )
 
 

@@ -1,10 +1,12 @@
-"""keyvend.services.cron.run: suspend active orders past expiry plus grace days, nothing else."""
+"""keyvend.services.cron.run on free orders: suspend them past expiry plus grace days, tidy up.
+
+The billing jobs (renewal invoices, reminders, retries) have their tests in test_dunning.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -14,13 +16,14 @@ from keyvend.domain.order_states import Action
 from keyvend.schemas.account import ClientCreate
 from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductCreate, ProductUpdate
-from keyvend.services import auth, cron, order, product, serviceapikey
+from keyvend.services import auth, business_settings, cron, order, product, serviceapikey
 from keyvend.services import client as clients
 from tests.conftest import FakeClock
 from tests.support.keys import key_via_service
 
 # Orders start on the FakeClock's 2026-01-15 12:00 UTC; a 1M order expires on 2026-02-15 12:00.
 EXPIRES = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)
+EXPIRED = "Expired 2026-02-15"  # the reason of a suspension for expiry names the day
 
 MakeOrder = Callable[..., int]
 
@@ -63,9 +66,9 @@ def test_cron_suspends_an_active_order_past_its_expiry(
     oid = make_order()
     clock.now = EXPIRES
     clock.advance(seconds=1)
-    result = cron.run(db, grace_days=0)
+    result = cron.run(db)
     assert result["suspended_orders"] == [oid]
-    assert state(db, oid) == ("suspended", "Expired")
+    assert state(db, oid) == ("suspended", EXPIRED)
     assert serviceapikey.check(db, key_via_service(db, oid)) is False
 
 
@@ -74,7 +77,7 @@ def test_cron_leaves_an_order_that_has_not_expired(
 ) -> None:
     oid = make_order()
     clock.now = EXPIRES
-    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert cron.run(db)["suspended_orders"] == []
     assert state(db, oid) == ("active", None)
 
 
@@ -84,13 +87,14 @@ def test_cron_waits_for_the_grace_days_to_pass(
     oid = make_order()
     clock.now = EXPIRES
     clock.advance(days=3)
-    assert cron.run(db, grace_days=3)["suspended_orders"] == []
+    business_settings.update(db, {"suspend_grace_days": 3})
+    assert cron.run(db)["suspended_orders"] == []
     assert state(db, oid) == ("active", None)
     # Expired keys fail regardless.
     assert serviceapikey.check(db, key_via_service(db, oid)) is False
     clock.advance(seconds=1)
-    assert cron.run(db, grace_days=3)["suspended_orders"] == [oid]
-    assert state(db, oid) == ("suspended", "Expired")
+    assert cron.run(db)["suspended_orders"] == [oid]
+    assert state(db, oid) == ("suspended", EXPIRED)
 
 
 def test_cron_leaves_orders_without_an_expiry(
@@ -98,7 +102,7 @@ def test_cron_leaves_orders_without_an_expiry(
 ) -> None:
     oid = make_order(period=None)
     clock.advance(days=3650)
-    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert cron.run(db)["suspended_orders"] == []
     assert state(db, oid) == ("active", None)
 
 
@@ -109,7 +113,7 @@ def test_cron_leaves_orders_that_are_not_active(
     oid = make_order(status)
     before = order.get(db, oid)
     clock.advance(days=400)
-    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert cron.run(db)["suspended_orders"] == []
     assert order.get(db, oid) == before
 
 
@@ -122,7 +126,7 @@ def test_cron_picks_only_the_expired_orders_among_many(
         make_order(period="1Y"),
     )
     clock.advance(days=40)
-    assert sorted(cron.run(db, grace_days=0)["suspended_orders"]) == sorted([monthly, weekly])
+    assert sorted(cron.run(db)["suspended_orders"]) == sorted([monthly, weekly])
     assert state(db, yearly) == ("active", None)
 
 
@@ -131,10 +135,10 @@ def test_second_cron_run_finds_nothing_more_to_do(
 ) -> None:
     oid = make_order()
     clock.advance(days=40)
-    assert cron.run(db, grace_days=0)["suspended_orders"] == [oid]
+    assert cron.run(db)["suspended_orders"] == [oid]
     updated_at = order.get(db, oid).updated_at
     clock.advance(days=1)
-    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert cron.run(db)["suspended_orders"] == []
     assert order.get(db, oid).updated_at == updated_at
 
 
@@ -144,11 +148,11 @@ def test_renewing_an_order_suspended_by_cron_brings_its_key_back(
     oid = make_order()
     key = key_via_service(db, oid)
     clock.advance(days=40)
-    cron.run(db, grace_days=0)
+    cron.run(db)
     order.act(db, oid, Action.RENEW)
     assert state(db, oid) == ("active", None)
     assert serviceapikey.check(db, key) is True
-    assert cron.run(db, grace_days=0)["suspended_orders"] == []
+    assert cron.run(db)["suspended_orders"] == []
 
 
 def test_cron_drops_expired_sessions_and_keeps_live_ones(
@@ -157,7 +161,7 @@ def test_cron_drops_expired_sessions_and_keeps_live_ones(
     old = auth.login(db, "client", email="jo@example.com", password="jo-pass-123", ttl_hours=1)
     live = auth.login(db, "client", email="jo@example.com", password="jo-pass-123", ttl_hours=48)
     clock.advance(hours=2)
-    result: dict[str, Any] = cron.run(db, grace_days=0)
+    result = cron.run(db)
     assert result["deleted_sessions"] == 1
     with pytest.raises(Unauthenticated):
         auth.live_session(db, old.token)
@@ -181,7 +185,7 @@ def test_cron_drops_guest_carts_left_alone_for_30_days_and_keeps_the_rest(
     clock.advance(days=29)
     cart.add_item(db, fresh, item)
     clock.advance(days=1, seconds=1)
-    assert cron.run(db, grace_days=0)["deleted_guest_carts"] == 1
+    assert cron.run(db)["deleted_guest_carts"] == 1
     assert cart.get(db, stale).items == []
     assert len(cart.get(db, fresh).items) == 1
     assert len(cart.get(db, clients_cart).items) == 1  # a client's cart never expires

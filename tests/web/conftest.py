@@ -106,6 +106,42 @@ def enabled_product(db: Database, product_id: int) -> dict[str, Any]:
     return products.get(db, product_id)
 
 
+# --- Billing ----------------------------------------------------------------------------------
+
+
+def sell(api: Any, *, setup: str, pricing: dict[str, Any], title: str) -> int:
+    """An enabled apikey product with this setup and pricing."""
+    pid = int(api.admin("product/prepare", title=title, type="apikey"))
+    api.admin("product/update", id=pid, status="enabled", setup=setup, pricing=pricing)
+    return pid
+
+
+@pytest.fixture
+def paid_product(api: Any) -> int:
+    """An enabled apikey product sold once at 19.00, its key issued after payment."""
+    pricing = {"type": "once", "once": {"price": "19"}}
+    return sell(api, setup="after_payment", pricing=pricing, title="Pro key")
+
+
+@pytest.fixture
+def monthly_product(api: Any) -> int:
+    """An enabled after_order apikey product at 5.00 a month."""
+    pricing = {"type": "recurrent", "recurrent": {"1M": {"price": "5", "enabled": True}}}
+    return sell(api, setup="after_order", pricing=pricing, title="Monthly key")
+
+
+def checkout(web: Browsing, product_id: int, period: str = "") -> Any:
+    """Put the product in the cart and place the order; the page the checkout led to."""
+    web.get("/products")
+    web.post("/cart/add", {"product_id": str(product_id), "period": period})
+    return web.post("/checkout", {})
+
+
+def id_in_path(page: Any) -> int:
+    """The record id at the end of a page's path (`/invoices/3` -> 3)."""
+    return int(page.url.path.rsplit("/", 1)[1])
+
+
 # --- A real server and a real browser -------------------------------------------------------
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from keyvend.services import invoice
 from keyvend.templates import ENV
-from tests.web.conftest import Browsing
+from tests.web.conftest import Browsing, checkout, id_in_path
 
 UNLABELLED_TYPES = {"hidden", "submit", "button"}
 
@@ -56,9 +57,15 @@ def audit(html: str) -> FormAudit:
     return parser
 
 
-def _pages(admin_web: Browsing, client_web: Browsing, order_id: int, product_id: int) -> Any:
+def _pages(
+    admin_web: Browsing, client_web: Browsing, order_id: int, product_id: int, paid_product: int
+) -> Any:
+    bill = invoice.get(
+        admin_web.client.app.state.db, id_in_path(checkout(client_web, paid_product))
+    )
     anonymous = Browsing(TestClient(admin_web.client.app))
-    yield from (anonymous.get(p) for p in ("/", "/admin", "/signup", "/products"))
+    public = ("/", "/admin", "/signup", "/products", f"/invoice/{bill.hash}")
+    yield from (anonymous.get(p) for p in public)
     admin_pages = (
         "/admin",
         "/admin/products",
@@ -70,16 +77,28 @@ def _pages(admin_web: Browsing, client_web: Browsing, order_id: int, product_id:
         "/admin/orders/new",
         f"/admin/orders/{order_id}",
         "/admin/extensions",
+        "/admin/invoices",
+        f"/admin/invoices/{bill.id}",
+        "/admin/settings",
     )
     yield from (admin_web.get(p) for p in admin_pages)
-    client_pages = ("/", "/products", "/cart", f"/services/{order_id}", "/account")
+    client_pages = ("/", "/products", "/cart", f"/services/{order_id}", "/account", "/invoices")
     yield from (client_web.get(p) for p in client_pages)
+    yield client_web.get(f"/invoices/{bill.id}")
+    yield client_web.post(f"/invoices/{bill.id}/pay", {"gateway": "bank_transfer"})
+    yield client_web.get(f"/services/{bill.items[0].order_id}")
+    invoice.mark_as_paid(admin_web.client.app.state.db, bill.id)
+    yield admin_web.get(f"/admin/invoices/{bill.id}")
 
 
 def test_every_input_is_labelled_and_every_post_form_has_a_csrf_token(
-    admin_web: Browsing, client_web: Browsing, active_order: dict[str, Any], product_id: int
+    admin_web: Browsing,
+    client_web: Browsing,
+    active_order: dict[str, Any],
+    product_id: int,
+    paid_product: int,
 ) -> None:
-    for page in _pages(admin_web, client_web, active_order["id"], product_id):
+    for page in _pages(admin_web, client_web, active_order["id"], product_id, paid_product):
         assert page.status_code == 200, page.url
         found = audit(page.text)
         assert found.unlabelled() == [], page.url

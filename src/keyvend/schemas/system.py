@@ -23,7 +23,12 @@ class ExtensionPublic(Schema):
 
 
 class DashboardCounts(Schema):
-    """Totals shown on the dashboard; `active_keys` is None while the key table is gone."""
+    """Totals shown on the dashboard; `active_keys` is None while the key table is gone.
+
+    Money is in the shop's `currency`, as strings (`"19.00"`): `revenue_this_month` sums the
+    invoices paid since the first of the month, `unpaid_total` those still unpaid, and
+    `overdue_invoices` counts the unpaid ones past their due date.
+    """
 
     products: int
     enabled_products: int
@@ -33,3 +38,7 @@ class DashboardCounts(Schema):
     suspended_orders: int
     pending_orders: int
     active_keys: int | None
+    currency: str
+    revenue_this_month: str
+    unpaid_total: str
+    overdue_invoices: int

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -74,9 +74,12 @@ class PaymentReport:
 # -- issuing -------------------------------------------------------------------------------
 
 
-def issue(uow: UnitOfWork, client: Client, lines: list[Line]) -> Invoice:
+def issue(
+    uow: UnitOfWork, client: Client, lines: list[Line], *, due_at: datetime | None = None
+) -> Invoice:
     """Add an unpaid invoice for `lines` to the unit of work: the next number, the seller's
-    and buyer's details as they are now, and the tax of the business settings."""
+    and buyer's details as they are now, and the tax of the business settings. It is due
+    `invoice_due_days` from now, or at `due_at` when that is later."""
     settings = business_settings.read(uow)
     currency = uow.shop.currency
     now = uow.now()
@@ -98,7 +101,7 @@ def issue(uow: UnitOfWork, client: Client, lines: list[Line]) -> Invoice:
         seller=settings.seller(),
         buyer=buyer_of(client),
         reminders=[],
-        due_at=now + timedelta(days=settings.invoice_due_days),
+        due_at=max(now + timedelta(days=settings.invoice_due_days), due_at or now),
         paid_at=None,
         created_at=now,
         updated_at=now,
@@ -196,7 +199,10 @@ def issue_renewal(uow: UnitOfWork, order: Order) -> Invoice:
     if client is None:
         raise NotFound("Client not found")
     unit = order.price / order.quantity
-    return issue(uow, client, [Line(order, ItemTask.RENEW, unit, order.quantity)])
+    # Due when the paid period ends (as FOSSBilling), so reminders and "overdue" follow the
+    # expiry; a renewal issued late is due `invoice_due_days` from now.
+    line = Line(order, ItemTask.RENEW, unit, order.quantity)
+    return issue(uow, client, [line], due_at=order.expires_at)
 
 
 def renewal_invoice(db: Database, order_id: int, *, client_id: int | None = None) -> int:

@@ -9,7 +9,7 @@ from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
 from keyvend.domain.order_states import Action, OrderStatus, allowed_actions
 from keyvend.schemas.account import ClientPublic
 from keyvend.schemas.order import OrderCreate, OrderPublic
-from keyvend.services import client, order, product
+from keyvend.services import client, invoice, order, product
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
 from keyvend.web.forms import checked, form_id
@@ -119,6 +119,7 @@ def order_page(
         title=f"Order #{order_id}",
         view=view,
         owner=owner,
+        invoices=invoice.get_list(ctx.db, page=PageRequest(), order_id=order_id).list,
         actions=_allowed(view.order),
         revealed=revealed,
         keys=keys,

@@ -1,4 +1,5 @@
-"""The client area (`/`): catalogue, cart and checkout, my services, my keys, my API token."""
+"""The client area (`/`): catalogue, cart and checkout, my services, my keys, my API token
+(my invoices are in `client_invoices`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
-from keyvend.schemas.cart import CartItemCreate
-from keyvend.services import cart, client, order, product, serviceapikey
+from keyvend.schemas.cart import CartItemCreate, CheckoutPublic
+from keyvend.services import cart, client, invoice, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
@@ -68,17 +69,27 @@ def remove_from_cart(ctx: Ctx) -> Response:
 
 @page("client")
 def checkout(ctx: Ctx) -> Response:
-    """Order everything in the cart; free and instant-setup products get their key at once."""
+    """Order everything in the cart; free and instant-setup products get their key at once,
+    and an order that costs something goes on to its invoice."""
     try:
         result = cart.checkout(ctx.db, ctx.actor_id)
     except KeyvendError as exc:
         return _cart_page(ctx, error=exc.message, status=400)
-    first = result.order_id
-    if first in result.activated:
-        message = f"Order #{first} is active. Here is your API key."
-    else:
-        message = f"Order #{first} is placed; its key is issued once the order is activated."
-    return ctx.redirect(f"/services/{first}", message)
+    return ctx.redirect(*_placed(result))
+
+
+def _placed(result: CheckoutPublic) -> tuple[str, str]:
+    """Where a checkout leads, and what it says there."""
+    first, active = result.order_id, result.order_id in result.activated
+    if result.invoice_id is not None:
+        state = "is active" if active else "is placed"
+        return f"/invoices/{result.invoice_id}", f"Order #{first} {state}. Please pay this invoice."
+    if active:
+        return f"/services/{first}", f"Order #{first} is active. Here is your API key."
+    return (
+        f"/services/{first}",
+        f"Order #{first} is placed; its key is issued once the order is activated.",
+    )
 
 
 @page("client")
@@ -99,11 +110,17 @@ def reveal(ctx: Ctx) -> Response:
 
 def _service_page(ctx: Ctx, *, revealed: bool) -> Response:
     view = order_view.load(ctx.db, ctx.path_int("id"), client_id=ctx.actor_id)
+    invoices = invoice.get_list(
+        ctx.db, page=PageRequest(), client_id=ctx.actor_id, order_id=view.order.id
+    ).list
     base = str(ctx.request.base_url).rstrip("/")
     return ctx.render(
         "client/service.html",
         title=view.order.title,
         view=view,
+        invoices=invoices,
+        unpaid=next((i for i in invoices if i.status == "unpaid"), None),
+        renewable=order_view.renewable(view.order),
         revealed=revealed,
         base_url=base,
     )

@@ -30,10 +30,14 @@ PAGE_STATUS: dict[type[KeyvendError], int] = {
 }
 
 
+def status_of(exc: KeyvendError) -> int:
+    """The page status of a service error, also for a form shown again with its message."""
+    return next((s for cls, s in PAGE_STATUS.items() if isinstance(exc, cls)), 400)
+
+
 def error_page(ctx: Ctx, exc: KeyvendError) -> Response:
     """The one mapping of service errors to pages: the class's title, a page status."""
-    status = next((s for cls, s in PAGE_STATUS.items() if isinstance(exc, cls)), 400)
-    return ctx.render("error.html", status=status, title=exc.title, message=exc.message)
+    return ctx.render("error.html", status=status_of(exc), title=exc.title, message=exc.message)
 
 
 def form_expired_page(ctx: Ctx) -> Response:

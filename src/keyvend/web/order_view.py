@@ -8,6 +8,7 @@ from typing import Any
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import NotFound
 from keyvend.domain.keygen import custom_params
+from keyvend.domain.order_states import Action, allowed_actions
 from keyvend.schemas.order import ApiKeyServicePublic, OrderDetail, OrderPublic
 from keyvend.services import order
 
@@ -63,3 +64,10 @@ def reveal(db: Database, order_id: int, *, client_id: int | None = None) -> str:
     if not isinstance(found, ApiKeyServicePublic):
         raise NotFound("This order has no API key")
     return found.api_key
+
+
+def renewable(found: OrderPublic) -> bool:
+    """Whether "Renew now" may bill the order for another period: it has a price and a
+    period, and a renewal may start from its status."""
+    has_period = found.period is not None
+    return found.price > 0 and Action.RENEW in allowed_actions(found.status, has_period)

@@ -19,6 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from keyvend.adapters.gateways.base import Gateways
 from keyvend.api.registry import ENDPOINTS
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
@@ -91,6 +92,11 @@ class Ctx:
         return settings
 
     @property
+    def gateways(self) -> Gateways:
+        gateways: Gateways = self.request.app.state.gateways
+        return gateways
+
+    @property
     def actor_id(self) -> int:
         assert self.actor is not None, "the page decorator guarantees an actor"
         return self.actor.id
@@ -114,7 +120,7 @@ class Ctx:
         return "application/json" in self.request.headers.get("accept", "")
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> Response:
-        """An HTML page with the caller, CSRF token and any flash message filled in."""
+        """An HTML page with the caller, CSRF token, shop currency and any flash message."""
         flash = self.request.cookies.get(FLASH_COOKIE)
         html = render_template(
             template,
@@ -122,6 +128,7 @@ class Ctx:
             csrf=self.csrf,
             flash=unquote(flash)[:300] if flash else None,
             path=self.request.url.path,
+            currency=self.db.shop.currency,
             **context,
         )
         response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

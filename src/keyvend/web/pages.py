@@ -1,4 +1,5 @@
-"""Server-rendered pages: the admin panel (`/admin`) and the client area (`/`).
+"""Server-rendered pages: the admin panel (`/admin`), the client area (`/`) and the
+invoices' pay links (`/invoice/{hash}`).
 
 `create_app` mounts `routes()` and serves `static_files()` under `/static`.
 """
@@ -13,10 +14,14 @@ from starlette.staticfiles import StaticFiles
 from keyvend.web import (
     admin_clients,
     admin_home,
+    admin_invoices,
     admin_keys,
     admin_orders,
     admin_products,
+    admin_settings,
     client_area,
+    client_invoices,
+    guest_invoice,
     sessions,
 )
 
@@ -26,11 +31,15 @@ def routes() -> list[Route]:
     return [
         *sessions.routes(),
         *client_area.routes(),
+        *client_invoices.routes(),
+        *guest_invoice.routes(),
         *admin_home.routes(),
         *admin_products.routes(),
         *admin_clients.routes(),
         *admin_orders.routes(),
         *admin_keys.routes(),
+        *admin_invoices.routes(),
+        *admin_settings.routes(),
     ]
 
 

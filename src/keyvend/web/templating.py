@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from keyvend.domain.money import rounded
+
 MASK = "\u2022"
 STATUS_LABELS = {
     "pending_setup": "Pending setup",
@@ -20,12 +22,21 @@ STATUS_LABELS = {
     "disabled": "Disabled",
     "inactive": "Inactive",
     "not_installed": "Not installed",
+    "unpaid": "Unpaid",
+    "paid": "Paid",
+    "refunded": "Refunded",
+    "pending_payment": "Awaiting payment",
+    "executed": "Done",
+    "failed": "Failed",
+    "processed": "Processed",
+    "error": "Error",
 }
 SETUP_LABELS = {
     "after_order": "Right after the order",
     "after_payment": "After payment",
     "manual": "Manually by an admin",
 }
+CENT = Decimal("0.01")
 PERIOD_UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
 
@@ -45,18 +56,27 @@ def period_label(period: str | None) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
-def money(value: str | Decimal | None) -> str:
-    return "Free" if value is None or Decimal(value) == 0 else f"{Decimal(value):.2f}"
+def money(value: str | Decimal | None, currency: str = "") -> str:
+    """A price with the currency's decimals and code (`9.00 USD`, `900 JPY`), or `Free`."""
+    if value is None or Decimal(value) == 0:
+        return "Free"
+    return amount(value, currency)
 
 
-def pricing_summary(pricing: Mapping[str, Any]) -> str:
-    """`Free`, `9.00 once` or `5.00 / 1 month, 50.00 / 1 year`."""
+def amount(value: str | Decimal, currency: str = "") -> str:
+    """An amount with the currency's decimals and code, zero included (`0.00 USD`)."""
+    shown = rounded(Decimal(value), currency) if currency else Decimal(value).quantize(CENT)
+    return f"{shown:f} {currency}".rstrip()
+
+
+def pricing_summary(pricing: Mapping[str, Any], currency: str = "") -> str:
+    """`Free`, `9.00 USD once` or `5.00 USD / 1 month, 50.00 USD / 1 year`."""
     kind = pricing.get("type", "free")
     if kind == "once":
-        return f"{money(pricing['once']['price'])} once"
+        return f"{money(pricing['once']['price'], currency)} once"
     if kind == "recurrent":
         offers = [
-            f"{money(entry['price'])} / {period_label(period)}"
+            f"{money(entry['price'], currency)} / {period_label(period)}"
             for period, entry in pricing["recurrent"].items()
             if entry.get("enabled")
         ]
@@ -64,12 +84,12 @@ def pricing_summary(pricing: Mapping[str, Any]) -> str:
     return "Free"
 
 
-def offered_periods(pricing: Mapping[str, Any]) -> list[tuple[str, str]]:
+def offered_periods(pricing: Mapping[str, Any], currency: str = "") -> list[tuple[str, str]]:
     """The (period, label) choices a client may order."""
     if pricing.get("type") != "recurrent":
         return []
     return [
-        (period, f"{period_label(period)}: {money(entry['price'])}")
+        (period, f"{period_label(period)}: {money(entry['price'], currency)}")
         for period, entry in pricing["recurrent"].items()
         if entry.get("enabled")
     ]
@@ -92,6 +112,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "period_label": period_label,
     "money": money,
+    "amount": amount,
     "pricing_summary": pricing_summary,
     "mask_key": mask_key,
     "status_label": lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").capitalize()),

@@ -129,4 +129,10 @@
     form.addEventListener("input", update);
     form.addEventListener("change", update);
   });
+
+  // Print an invoice (the print stylesheet leaves the document alone on the page).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();

@@ -1,0 +1,80 @@
+"""The background worker of `keyvend serve`: the cron jobs every `worker_interval` seconds.
+
+One worker per serve, in the serving process rather than in each uvicorn worker, on a thread
+of its own with a Database of its own. Several servers may each run one, and `keyvend cron`
+may run beside them: the jobs claim their rows (`services.dunning`), so overlapping runs
+never do a thing twice. A failed cycle, a database outage included, is logged and the next
+one comes at its time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from keyvend.app import build_database
+from keyvend.config import Settings
+from keyvend.db.unit_of_work import Database
+from keyvend.services import cron, secret
+from keyvend.services.cron import CronSummary
+
+log = logging.getLogger("keyvend.worker")
+STOP_TIMEOUT = 10.0  # seconds `stop` waits for a cycle under way to finish
+
+
+class Worker:
+    """Runs `cron.run` on a thread: at once, then every `interval` seconds until stopped."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.interval = settings.worker_interval
+        self.cycle_done = threading.Event()  # set after every cycle, failed or not
+        self._checked = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="keyvend-worker", daemon=True)
+
+    def run_once(self) -> CronSummary | None:
+        """One cycle; None if it failed (logged). The first one checks that the secret is
+        the database's, as every server process does, before any job may write."""
+        try:
+            if not self._checked:
+                secret.check(self.db, self.settings)
+                self._checked = True
+            summary = cron.run(self.db)
+        except Exception:
+            log.exception("background jobs failed; next run in %s s", self.interval)
+            return None
+        finally:
+            self.cycle_done.set()
+        if any(summary.values()):
+            log.info("background jobs ran", extra={"summary": summary})
+        return summary
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop at once when idle, or after the cycle under way; then close the database."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.db.dispose()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self.run_once()
+            self._stopping.wait(self.interval)
+
+
+def start(settings: Settings) -> Worker | None:
+    """The worker of these settings, started; None when `worker_interval` is 0 (off)."""
+    if settings.worker_interval <= 0:
+        return None
+    worker = Worker(build_database(settings), settings)
+    worker.start()
+    return worker
