@@ -32,6 +32,7 @@ from keyvend.services import (
     serviceapikey,
 )
 from keyvend.services import client as clients
+from keyvend.services import payment as payments
 from keyvend.services.cart import CartOwner
 from tests.conftest import FakeClock
 from tests.support.keys import key_via_service
@@ -239,7 +240,7 @@ def test_a_paid_invoice_gets_no_reminder(db: Database, shop: Shop, clock: FakeCl
     clock.now = EXPIRES - timedelta(days=14)
     [iid] = cron.run(db)["renewal_invoices"]
     assert due_at(db, iid) == EXPIRES  # a renewal is due when the paid period ends
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     clock.now = due_at(db, iid) + timedelta(days=6)
     assert cron.run(db)["reminders"] == []
     assert events(db, "invoice.overdue") == []
@@ -278,7 +279,7 @@ def test_paying_the_renewal_late_unsuspends_and_extends_from_the_old_expiry(
     [iid] = cron.run(db)["renewal_invoices"]
     clock.now = EXPIRES + timedelta(days=2)
     assert cron.run(db)["suspended_orders"] == [oid]
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     assert state(db, oid) == ("active", None)
     assert order.get(db, oid).expires_at == RENEWED
     assert serviceapikey.check(db, key) is True
@@ -293,7 +294,7 @@ def test_paying_the_renewal_on_time_extends_from_the_old_expiry(
     clock.now = EXPIRES - timedelta(days=14)
     [iid] = cron.run(db)["renewal_invoices"]
     assert due_at(db, iid) == EXPIRES  # a renewal is due when the paid period ends
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     assert order.get(db, oid).expires_at == RENEWED
     clock.now = EXPIRES + timedelta(days=1)
     assert cron.run(db)["suspended_orders"] == []
@@ -307,7 +308,7 @@ def test_an_order_an_admin_suspended_stays_suspended_when_its_renewal_is_paid(
     clock.now = EXPIRES - timedelta(days=14)
     [iid] = cron.run(db)["renewal_invoices"]
     order.act(db, oid, Action.SUSPEND, reason="Abuse report")
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     assert state(db, oid) == ("suspended", "Abuse report")
     assert order.get(db, oid).expires_at == RENEWED
 
@@ -323,14 +324,14 @@ def test_an_after_order_order_is_suspended_when_its_invoice_is_unpaid_past_due_a
     clock.advance(seconds=1)
     assert cron.run(db)["suspended_orders"] == [oid]
     assert state(db, oid) == ("suspended", "Non-payment")
-    invoice.mark_as_paid(db, iid)  # paid late: the order comes back
+    payments.mark_as_paid(db, iid)  # paid late: the order comes back
     assert state(db, oid) == ("active", None)
     assert cron.run(db)["suspended_orders"] == []
 
 
 def test_a_paid_after_order_order_is_left_alone(db: Database, shop: Shop, clock: FakeClock) -> None:
     oid, iid = shop.checkout("after_order")
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     clock.now = due_at(db, iid) + timedelta(days=10)
     assert cron.run(db)["suspended_orders"] == []
     assert state(db, oid) == ("active", None)
@@ -383,7 +384,7 @@ def test_a_failed_task_is_retried_up_to_three_attempts_then_left_alone(
 ) -> None:
     oid, iid = shop.checkout("after_payment")
     extension.deactivate(db, extension.APIKEY)
-    invoice.mark_as_paid(db, iid)  # the activation fails: the module is off
+    payments.mark_as_paid(db, iid)  # the activation fails: the module is off
     assert item_of(db, iid) == ("failed", 1)
     [line] = invoice.get(db, iid).items
     assert cron.run(db)["retried_items"] == [line.id]
@@ -402,7 +403,7 @@ def test_a_retried_task_that_succeeds_activates_the_order(
 ) -> None:
     oid, iid = shop.checkout("after_payment")
     extension.deactivate(db, extension.APIKEY)
-    invoice.mark_as_paid(db, iid)
+    payments.mark_as_paid(db, iid)
     extension.activate(db, extension.APIKEY)
     assert len(cron.run(db)["retried_items"]) == 1
     assert item_of(db, iid) == ("executed", 2)
@@ -447,7 +448,7 @@ def test_an_order_paid_every_month_gets_one_renewal_invoice_a_month(
     for _ in range(120):
         clock.advance(days=1)
         for iid in cron.run(db)["renewal_invoices"]:
-            invoice.mark_as_paid(db, iid)
+            payments.mark_as_paid(db, iid)
     with db.unit_of_work(read_only=True) as uow:
         per_order = uow.session.scalar(
             select(func.count(InvoiceItem.id)).where(InvoiceItem.order_id == oid)

@@ -25,6 +25,7 @@ from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductCreate, ProductUpdate
 from keyvend.services import business_settings, cron, invoice, order, product
 from keyvend.services import client as clients
+from keyvend.services import payment as payments
 from keyvend.services.cron import CronSummary
 from tests.conftest import FakeClock
 
@@ -72,7 +73,7 @@ def orders(db: Database) -> list[int]:
         order.create(db, OrderCreate(client_id=cid, product_id=pid, period="1M", activate=True))
         for _ in range(ORDERS + 1)
     ]
-    invoice.mark_as_paid(db, invoice.renewal_invoice(db, made[-1]))  # the first invoice
+    payments.mark_as_paid(db, invoice.renewal_invoice(db, made[-1]))  # the first invoice
     order.delete(db, made[-1])
     return made[:-1]
 
@@ -138,8 +139,8 @@ def test_a_payment_racing_the_suspension_leaves_the_order_active_and_renewed(
     clock.now = EXPIRES - timedelta(days=14)
     invoice_ids = cron.run(db)["renewal_invoices"]
     clock.now = EXPIRES + timedelta(seconds=1)
-    payments = [lambda iid=iid: invoice.mark_as_paid(hosts[1], iid) for iid in invoice_ids]
-    at_once([lambda: cron.run(hosts[0]), lambda: [pay() for pay in payments]])
+    pay_each = [lambda iid=iid: payments.mark_as_paid(hosts[1], iid) for iid in invoice_ids]
+    at_once([lambda: cron.run(hosts[0]), lambda: [pay() for pay in pay_each]])
     for oid in orders:
         assert order.get(db, oid).status == "active"
         assert order.get(db, oid).expires_at == datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

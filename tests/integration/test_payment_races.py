@@ -21,8 +21,9 @@ from keyvend.schemas.account import ClientCreate
 from keyvend.schemas.cart import CartItemCreate
 from keyvend.schemas.product import ProductCreate, ProductUpdate
 from keyvend.services import cart, client, invoice, product
+from keyvend.services import payment as payments
 from keyvend.services.cart import CartOwner
-from keyvend.services.invoice import PaymentReport
+from keyvend.services.payment import PaymentReport
 
 
 def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
@@ -93,7 +94,7 @@ def test_five_reports_of_one_payment_at_once_pay_and_activate_once(
         amount=1000,
         currency="usd",
     )
-    outcomes = at_once([lambda: invoice.record_payment(db, report)] * 5)
+    outcomes = at_once([lambda: payments.record_payment(db, report)] * 5)
     assert sorted(outcomes) == ["duplicate"] * 4 + ["paid"], outcomes
     assert count(db, select(func.count(Transaction.id))) == 1
     processed = select(func.count(Transaction.id)).where(Transaction.status == "processed")
@@ -102,7 +103,7 @@ def test_five_reports_of_one_payment_at_once_pay_and_activate_once(
     assert status_of(db, Order, pending.order_id) == "active"
     assert events_of(db, "order.activated") == 1
     assert events_of(db, "invoice.paid") == 1
-    assert invoice.record_payment(db, report) == "duplicate"  # and once more, later
+    assert payments.record_payment(db, report) == "duplicate"  # and once more, later
 
 
 def test_a_report_whose_amount_differs_is_recorded_as_an_error_and_pays_nothing(
@@ -111,24 +112,24 @@ def test_a_report_whose_amount_differs_is_recorded_as_an_error_and_pays_nothing(
     short = PaymentReport(
         gateway="stripe", txn_id="pi_9", invoice_id=pending.invoice_id, amount=999, currency="USD"
     )
-    assert invoice.record_payment(db, short) == "error"
+    assert payments.record_payment(db, short) == "error"
     assert status_of(db, Invoice, pending.invoice_id) == "unpaid"
     with db.unit_of_work(read_only=True) as uow:
         (row,) = uow.session.scalars(select(Transaction))
         assert (row.status, row.amount) == ("error", 999)
         assert "differs from the invoice total" in (row.error or "")
-    assert invoice.record_payment(db, short) == "duplicate"
+    assert payments.record_payment(db, short) == "duplicate"
     unknown = PaymentReport(
         gateway="stripe", txn_id="pi_x", invoice_id=None, amount=1, currency="USD"
     )
-    assert invoice.record_payment(db, unknown) == "error"
+    assert payments.record_payment(db, unknown) == "error"
     assert events_of(db, "payment.failed") == 2
 
 
 def test_two_admins_marking_one_invoice_paid_at_once_pay_it_once(
     db: Database, pending: Any
 ) -> None:
-    outcomes = at_once([lambda: invoice.mark_as_paid(db, pending.invoice_id)] * 2)
+    outcomes = at_once([lambda: payments.mark_as_paid(db, pending.invoice_id)] * 2)
     assert outcomes.count(True) == 1, outcomes
     (refused,) = [o for o in outcomes if o is not True]
     assert isinstance(refused, Conflict)
@@ -176,7 +177,7 @@ def test_a_crash_after_settling_before_commit_applies_nothing(db: Database, pend
     with pytest.raises(RuntimeError, match="power cut"), db.unit_of_work() as uow:
         row = uow.session.get(Invoice, pending.invoice_id, with_for_update=True)
         assert row is not None
-        invoice.settle(uow, row, gateway="stripe")
+        payments.settle(uow, row, gateway="stripe")
         uow.flush()
         raise RuntimeError("power cut")
     assert_nothing_applied(db, pending)
@@ -196,8 +197,8 @@ def test_a_payment_whose_commit_crashes_is_applied_in_full_when_reported_again(
         gateway="stripe", txn_id="pi_7", invoice_id=pending.invoice_id, amount=1000, currency="USD"
     )
     with pytest.raises(RuntimeError, match="power cut"):
-        invoice.record_payment(db, report)
+        payments.record_payment(db, report)
     assert_nothing_applied(db, pending)
-    assert invoice.record_payment(db, report) == "paid"  # the gateway's retry is not a duplicate
+    assert payments.record_payment(db, report) == "paid"  # the gateway's retry is not a duplicate
     assert status_of(db, Order, pending.order_id) == "active"
     assert events_of(db, "order.activated") == 1

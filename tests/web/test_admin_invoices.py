@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from keyvend.db.unit_of_work import Database
 from keyvend.services import extension, invoice
 from keyvend.services import order as orders
+from keyvend.services import payment as payments
 from tests.conftest import Api, FakeClock
 from tests.web.conftest import ADMIN, Browsing, alert_of, checkout, flash_of, id_in_path
 
@@ -35,7 +36,7 @@ def test_the_list_filters_invoices_by_status_and_client(
     zoe = Browsing(TestClient(app))
     zoe.login("/login", "zoe@example.com", "zoe-pass-123")
     second = id_in_path(checkout(zoe, paid_product))
-    invoice.mark_as_paid(db, second)
+    payments.mark_as_paid(db, second)
     page = admin_web.get("/admin/invoices")
     assert "KV-00001" in page.text and "KV-00002" in page.text and "19.00 USD" in page.text
     page = admin_web.get("/admin/invoices?status=paid")
@@ -85,7 +86,7 @@ def test_a_refund_needs_confirmation_then_records_it(
     admin_web: Browsing, client_web: Browsing, paid_product: int, db: Database
 ) -> None:
     invoice_id = _bought(client_web, paid_product, db)["id"]
-    invoice.mark_as_paid(db, invoice_id)
+    payments.mark_as_paid(db, invoice_id)
     admin_web.get(f"/admin/invoices/{invoice_id}")
     page = admin_web.post(f"/admin/invoices/{invoice_id}/refund", {"note": "Goodwill"})
     assert page.status_code == 400 and invoice.get(db, invoice_id).status == "paid"
@@ -121,7 +122,7 @@ def test_retry_runs_a_failed_task_again(
 ) -> None:
     bought = _bought(client_web, paid_product, db)
     extension.deactivate(db, extension.APIKEY)
-    invoice.mark_as_paid(db, bought["id"])
+    payments.mark_as_paid(db, bought["id"])
     page = admin_web.get(f"/admin/invoices/{bought['id']}")
     assert "status-failed" in page.text and "Retry failed tasks" in page.text
     assert invoice.get(db, bought["id"]).items[0].status == "failed"
@@ -158,7 +159,7 @@ def test_the_dashboard_shows_revenue_this_month_unpaid_and_overdue(
 ) -> None:
     paid = _bought(client_web, paid_product, db)["id"]
     _bought(client_web, paid_product, db)
-    invoice.mark_as_paid(db, paid)
+    payments.mark_as_paid(db, paid)
 
     def figures() -> list[str]:
         numbers = re.findall(r'class="number">([^<]*)<', admin_web.get("/admin").text)

@@ -11,6 +11,7 @@ from keyvend.db.unit_of_work import Database
 from keyvend.schemas.order import OrderCreate
 from keyvend.services import invoice
 from keyvend.services import order as orders
+from keyvend.services import payment as payments
 from keyvend.services.pagination import PageRequest
 from tests.conftest import Api
 from tests.web.conftest import Browsing, alert_of, checkout, flash_of, id_in_path
@@ -90,7 +91,7 @@ def test_a_paid_invoice_has_no_pay_buttons_and_refuses_payment(
     client_web: Browsing, paid_product: int, db: Database
 ) -> None:
     invoice_id = id_in_path(checkout(client_web, paid_product))
-    invoice.mark_as_paid(db, invoice_id)
+    payments.mark_as_paid(db, invoice_id)
     page = client_web.get(f"/invoices/{invoice_id}")
     assert "status-paid" in page.text and 'name="gateway"' not in page.text
     page = client_web.post(f"/invoices/{invoice_id}/pay", {"gateway": "bank_transfer"})
@@ -107,7 +108,7 @@ def test_a_pending_order_says_it_waits_for_payment_and_links_its_invoice(
     assert "This order waits for payment" in page.text
     assert f'<a href="/invoices/{found.id}">KV-00001</a> (19.00 USD)' in page.text
     assert "Renew now" not in page.text
-    invoice.mark_as_paid(db, found.id)
+    payments.mark_as_paid(db, found.id)
     page = client_web.get(f"/services/{order_id}")
     assert "waits for payment" not in page.text and "Valid" in page.text
     key = orders.service(db, order_id).api_key

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.services import invoice
+from keyvend.services import payment as payments
 from tests.support import fake_stripe
 from tests.support.fake_stripe import PUBLIC_URL, FakeStripe, stripe_settings
 from tests.web.conftest import Browsing, alert_of, checkout, id_in_path
@@ -122,7 +123,7 @@ def test_coming_back_from_stripe_thanks_the_payer(
     page = guest.get(f"{issued['link']}?paid=1")
     assert "Thank you for your payment. We will confirm it as soon as it reaches us." in page.text
     assert "Thank you" not in guest.get(issued["link"]).text
-    invoice.mark_as_paid(db, issued["id"])
+    payments.mark_as_paid(db, issued["id"])
     page = guest.get(f"{issued['link']}?paid=1")
     assert (
         "Thank you: your payment is confirmed." in page.text and 'name="gateway"' not in page.text

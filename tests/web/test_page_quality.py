@@ -9,6 +9,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from keyvend.services import invoice
+from keyvend.services import payment as payments
 from keyvend.templates import ENV
 from tests.web.conftest import Browsing, checkout, id_in_path
 
@@ -87,7 +88,7 @@ def _pages(
     yield client_web.get(f"/invoices/{bill.id}")
     yield client_web.post(f"/invoices/{bill.id}/pay", {"gateway": "bank_transfer"})
     yield client_web.get(f"/services/{bill.items[0].order_id}")
-    invoice.mark_as_paid(admin_web.client.app.state.db, bill.id)
+    payments.mark_as_paid(admin_web.client.app.state.db, bill.id)
     yield admin_web.get(f"/admin/invoices/{bill.id}")
 
 

@@ -24,8 +24,8 @@ from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import ServiceUnavailable
 from keyvend.edge.off_loop import in_thread
-from keyvend.services import invoice
-from keyvend.services.invoice import PaymentReport
+from keyvend.services import payment as payments
+from keyvend.services.payment import PaymentReport
 
 log = logging.getLogger("keyvend.stripe")
 TOLERANCE_SECONDS = 300
@@ -56,7 +56,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"received": True, "outcome": "ignored"})
     db: Database = request.app.state.db
     try:
-        outcome = await in_thread(db, functools.partial(invoice.record_payment, db, report))
+        outcome = await in_thread(db, functools.partial(payments.record_payment, db, report))
     except Exception as exc:
         return _unrecorded(exc, report)
     log.info("stripe payment %s", outcome, extra={"stripe_event": report.note})

@@ -24,6 +24,7 @@ from keyvend.schemas.order import OrderCreate
 from keyvend.schemas.product import ProductSetup, ProductStatus
 from keyvend.services import invoice as invoices
 from keyvend.services import order as orders
+from keyvend.services import payment as payments
 from keyvend.services.invoice import Line
 from keyvend.services.product_types import get_type
 
@@ -155,7 +156,7 @@ def checkout(
     )
     if chosen is not None and gateways is not None and invoice is not None:
         try:
-            result.payment = invoices.start_payment(db, gateways, invoice.hash, chosen.name)
+            result.payment = payments.start_payment(db, gateways, invoice.hash, chosen.name)
         except GatewayError as exc:  # the orders and invoice stand; the pay link retries
             log.warning("payment start failed at checkout", extra={"error": exc.message})
     return result

@@ -34,6 +34,7 @@ from keyvend.domain.invoice_states import (
 from keyvend.domain.order_states import Action, OrderStatus
 from keyvend.schemas.business import BusinessSettings
 from keyvend.services import invoice as invoices
+from keyvend.services import payment as payments
 from keyvend.services.cart import GUEST_CART_DAYS
 from keyvend.services.order import transition
 
@@ -128,7 +129,7 @@ def _retry(uow: UnitOfWork, invoice: Invoice) -> list[int]:
         if item.status == ItemStatus.FAILED and item.attempts < MAX_TASK_ATTEMPTS
     ]
     for item in items:
-        invoices.run_task(uow, item)
+        payments.run_task(uow, item)
     return [item.id for item in items]
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
 from keyvend.domain.invoice_states import InvoiceStatus
 from keyvend.services import client, invoice
+from keyvend.services import payment as payments
 from keyvend.services.pagination import PageRequest
 from keyvend.web.error_pages import status_of
 from keyvend.web.forms import checked, is_number
@@ -71,7 +72,7 @@ def mark_paid(ctx: Ctx) -> Response:
     note = ctx.form.get("note", "").strip() or None
     return _act(
         ctx,
-        lambda i: invoice.mark_as_paid(ctx.db, i, transaction_id=transaction_id, note=note),
+        lambda i: payments.mark_as_paid(ctx.db, i, transaction_id=transaction_id, note=note),
         "Invoice marked paid.",
     )
 
@@ -82,7 +83,7 @@ def refund(ctx: Ctx) -> Response:
     note = ctx.form.get("note", "").strip() or None
     return _act(
         ctx,
-        lambda i: invoice.refund(ctx.db, i, ctx.gateways, note=note),
+        lambda i: payments.refund(ctx.db, i, ctx.gateways, note=note),
         "Invoice refunded. Its orders keep their status: cancel them if their keys should stop.",
         confirm=True,
     )
@@ -97,7 +98,7 @@ def cancel(ctx: Ctx) -> Response:
 @page("admin")
 def retry(ctx: Ctx) -> Response:
     """Run the failed tasks of a paid invoice again."""
-    return _act(ctx, lambda i: invoice.retry_tasks(ctx.db, i), "The failed tasks were run again.")
+    return _act(ctx, lambda i: payments.retry_tasks(ctx.db, i), "The failed tasks were run again.")
 
 
 def _act(ctx: Ctx, run: Callable[[int], object], done: str, *, confirm: bool = False) -> Response:

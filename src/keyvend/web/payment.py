@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from keyvend.domain.errors import KeyvendError
 from keyvend.schemas.invoice import InvoicePublic
-from keyvend.services import invoice
+from keyvend.services import payment as payments
 from keyvend.web.error_pages import status_of
 from keyvend.web.page import Ctx
 from keyvend.web.security_headers import forms_may_lead_to
@@ -24,7 +24,7 @@ def pay(ctx: Ctx, found: InvoicePublic, *, template: str, pay_action: str) -> Re
     again with its reason."""
     gateway = ctx.form.get("gateway", "")[:32]
     try:
-        started = invoice.start_payment(ctx.db, ctx.gateways, found.hash, gateway)
+        started = payments.start_payment(ctx.db, ctx.gateways, found.hash, gateway)
     except KeyvendError as exc:
         return invoice_page(ctx, found, template=template, pay_action=pay_action, error=exc)
     if started.redirect_url:

@@ -15,7 +15,7 @@ class Gateway(Protocol):
     """A way to pay: its name and title, how a payment starts, and how money goes back.
 
     A gateway that reports payments asynchronously (Stripe's webhook) hands them to
-    `services.invoice.record_payment`, which pays an invoice once however often it is told.
+    `services.payments.record_payment`, which pays an invoice once however often it is told.
     """
 
     name: str

@@ -12,6 +12,7 @@ from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.schemas.common import Page
 from keyvend.schemas.invoice import GatewayPublic, InvoicePublic, PaymentStart
 from keyvend.services import invoice
+from keyvend.services import payment as payments
 
 Hash = Annotated[str, Field(min_length=1, max_length=64, description="The pay link's hash.")]
 
@@ -67,13 +68,13 @@ def get(call: Call, p: IdParams) -> InvoicePublic:
 @endpoint("admin", "invoice", "mark_as_paid", MarkPaidParams)
 def mark_as_paid(call: Call, p: MarkPaidParams) -> bool:
     """Record that an unpaid invoice was paid (a bank transfer arrived); runs its tasks."""
-    return invoice.mark_as_paid(call.db, p.id, transaction_id=p.transaction_id, note=p.note)
+    return payments.mark_as_paid(call.db, p.id, transaction_id=p.transaction_id, note=p.note)
 
 
 @endpoint("admin", "invoice", "refund", RefundParams, gateway=True)
 def refund(call: Call, p: RefundParams) -> bool:
     """Refund a paid invoice (through Stripe when Stripe took the money)."""
-    return invoice.refund(call.db, p.id, call.gateways, note=p.note)
+    return payments.refund(call.db, p.id, call.gateways, note=p.note)
 
 
 @endpoint("admin", "invoice", "cancel", IdParams)
@@ -91,7 +92,7 @@ def renewal_invoice(call: Call, p: OrderParams) -> int:
 @endpoint("admin", "invoice", "retry_tasks", IdParams)
 def retry_tasks(call: Call, p: IdParams) -> InvoicePublic:
     """Run the failed tasks (activate, renew) of a paid invoice again."""
-    return invoice.retry_tasks(call.db, p.id)
+    return payments.retry_tasks(call.db, p.id)
 
 
 @endpoint("client", "invoice", "get_list", ClientInvoiceListParams)
@@ -127,4 +128,4 @@ def gateways(call: Call, p: NoParams) -> list[GatewayPublic]:
 @endpoint("guest", "invoice", "payment", PaymentParams, gateway=True)
 def payment(call: Call, p: PaymentParams) -> PaymentStart:
     """Start paying an invoice: {gateway, redirect_url} (Stripe) or {gateway, instructions}."""
-    return invoice.start_payment(call.db, call.gateways, p.hash, p.gateway)
+    return payments.start_payment(call.db, call.gateways, p.hash, p.gateway)
