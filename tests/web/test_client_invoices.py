@@ -76,6 +76,17 @@ def test_choosing_bank_transfer_shows_the_instructions(
     assert page.status_code == 200 and "Bank transfer instructions" in page.text
     assert "Please transfer 19.00 USD to our bank account and quote invoice KV-00001" in page.text
     assert invoice.get(db, invoice_id).gateway == "bank_transfer"
+    again = client_web.get(f"/invoices/{invoice_id}")  # a later visit still shows them
+    assert "Please transfer 19.00 USD to our bank account" in again.text
+    payments.mark_as_paid(db, invoice_id)
+    assert "Bank transfer instructions" not in client_web.get(f"/invoices/{invoice_id}").text
+
+
+def test_an_invoice_not_yet_paid_by_bank_transfer_shows_no_instructions(
+    client_web: Browsing, paid_product: int
+) -> None:
+    invoice_id = id_in_path(checkout(client_web, paid_product))
+    assert "Bank transfer instructions" not in client_web.get(f"/invoices/{invoice_id}").text
 
 
 def test_an_unknown_gateway_is_refused_on_the_invoice(

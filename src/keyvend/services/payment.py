@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from keyvend.adapters.gateways.bank_transfer import BankTransfer
 from keyvend.adapters.gateways.base import Gateways
 from keyvend.db.models import Invoice, InvoiceItem, Order, Transaction
 from keyvend.db.unit_of_work import Database, UnitOfWork
@@ -290,6 +291,19 @@ def retry_tasks(db: Database, invoice_id: int) -> InvoicePublic:
                 run_task(uow, item)
         uow.commit()
         return public(uow, invoice)
+
+
+def standing_instructions(db: Database, gateways: Gateways, found: InvoicePublic) -> str | None:
+    """The bank-transfer instructions of an unpaid invoice whose client chose bank transfer
+    (shown again on every later visit); None otherwise. Starting a bank transfer changes
+    nothing, so this is only a read."""
+    if found.status != InvoiceStatus.UNPAID or found.gateway != BankTransfer.name:
+        return None
+    gateway = gateways.find(BankTransfer.name)
+    if gateway is None:
+        return None
+    business = business_settings.get(db)
+    return gateway.start(found, shop=db.shop, business=business).instructions
 
 
 def start_payment(

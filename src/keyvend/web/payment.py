@@ -44,7 +44,10 @@ def invoice_page(
     error: KeyvendError | None = None,
     **context: Any,
 ) -> Response:
-    """An invoice with its Pay buttons (one per gateway), posting to `pay_action`."""
+    """An invoice with its Pay buttons (one per gateway), posting to `pay_action`; the bank
+    instructions stay shown once the client chose bank transfer."""
+    if instructions is None and error is None:
+        instructions = payments.standing_instructions(ctx.db, ctx.gateways, found)
     response = ctx.render(
         template,
         status=status_of(error) if error else 200,
