@@ -6,9 +6,6 @@ orders, and an item whose add was acknowledged must never be lost to a concurren
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,21 +16,7 @@ from keyvend.domain.errors import InvalidInput
 from keyvend.schemas.cart import CartItemCreate
 from keyvend.services import cart
 from keyvend.services.cart import CartOwner
-
-
-def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Start every task on its own thread behind one barrier; results or exceptions."""
-    barrier = threading.Barrier(len(tasks))
-
-    def run(task: Callable[[], Any]) -> Any:
-        barrier.wait()
-        try:
-            return task()
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
+from tests.support.concurrency import at_once
 
 
 def orders_and_keys(db: Database, client_id: int) -> tuple[int, int]:

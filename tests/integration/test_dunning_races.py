@@ -7,9 +7,6 @@ every invoice one reminder, every order one suspension.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,22 +25,11 @@ from keyvend.services import client as clients
 from keyvend.services import payment as payments
 from keyvend.services.cron import CronSummary
 from tests.conftest import FakeClock
+from tests.support.concurrency import all_at_once
 
 EXPIRES = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)  # a 1M order of the FakeClock's start
 ORDERS = 8
 RUNS = 2
-
-
-def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Start every task on its own thread behind one barrier; their results."""
-    barrier = threading.Barrier(len(tasks))
-
-    def run(task: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return task()
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 @pytest.fixture
@@ -56,7 +42,7 @@ def hosts(settings: Settings, clock: FakeClock, db: Database) -> Any:
 
 
 def overlapping_runs(hosts: list[Database]) -> list[CronSummary]:
-    return at_once([lambda host=host: cron.run(host) for host in hosts])
+    return all_at_once([lambda host=host: cron.run(host) for host in hosts])
 
 
 @pytest.fixture
@@ -140,7 +126,7 @@ def test_a_payment_racing_the_suspension_leaves_the_order_active_and_renewed(
     invoice_ids = cron.run(db)["renewal_invoices"]
     clock.now = EXPIRES + timedelta(seconds=1)
     pay_each = [lambda iid=iid: payments.mark_as_paid(hosts[1], iid) for iid in invoice_ids]
-    at_once([lambda: cron.run(hosts[0]), lambda: [pay() for pay in pay_each]])
+    all_at_once([lambda: cron.run(hosts[0]), lambda: [pay() for pay in pay_each]])
     for oid in orders:
         assert order.get(db, oid).status == "active"
         assert order.get(db, oid).expires_at == datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

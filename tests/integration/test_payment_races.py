@@ -6,9 +6,6 @@ requests of one server do.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,21 +21,7 @@ from keyvend.services import cart, client, invoice, product
 from keyvend.services import payment as payments
 from keyvend.services.cart import CartOwner
 from keyvend.services.payment import PaymentReport
-
-
-def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Run every task on its own thread, released together; results or exceptions."""
-    barrier = threading.Barrier(len(tasks))
-
-    def run(task: Callable[[], Any]) -> Any:
-        barrier.wait()
-        try:
-            return task()
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
+from tests.support.concurrency import at_once
 
 
 def new_product(db: Database, *, setup: str, recurrent: bool = False) -> int:
