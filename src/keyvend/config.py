@@ -118,6 +118,17 @@ class Settings(BaseSettings):
         "invoices, reminders, suspensions, retries); 0 turns it off (then run `keyvend cron`).",
     )
 
+    # Email
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465; "
+        "unset, mails stay queued in the outbox (visible at /admin/emails).",
+    )
+    mail_from: str = Field(
+        default="Keyvend <keyvend@localhost>",
+        description="The From address of every mail, e.g. `Example Ltd <billing@example.com>`.",
+    )
+
     # Selling
     currency: str = Field(
         default="USD",

@@ -306,3 +306,41 @@ class Event(Base):
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)
     invoice_id: Mapped[int | None] = mapped_column(Integer, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Email(Base):
+    """The outbox: a mail written in the transaction of the change that causes it, then
+    delivered by the worker. Subject and bodies are encrypted with the vault (they may hold
+    a reset link, or a key when `email_includes_key` is on)."""
+
+    __tablename__ = "emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(255), index=True)
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[bytes] = mapped_column(LargeBinary)
+    body_text: Mapped[bytes] = mapped_column(LargeBinary)
+    body_html: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PasswordReset(Base):
+    """A single-use password-reset link: the token's digest, for a client or an admin."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))  # client or admin
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -20,6 +20,10 @@ from keyvend.domain.vault import KeyVault
 
 CONFLICT_MESSAGE = "The change conflicts with existing data; please try again"
 Clock = Callable[[], datetime]
+# Readers of the event spine that act in the event's own transaction (the email outbox):
+# each gets the unit of work, the event and its private context. Registered by services.
+EventReader = Callable[["UnitOfWork", Event, dict[str, Any]], None]
+EVENT_READERS: list[EventReader] = []
 
 
 def utc_now() -> datetime:
@@ -114,9 +118,11 @@ class UnitOfWork:
         order_id: int | None = None,
         invoice_id: int | None = None,
         data: dict[str, Any] | None = None,
+        private: dict[str, Any] | None = None,
     ) -> Event:
         """Append an event to the spine, in this transaction: it exists only if the change
-        commits. `data` must never hold a key, token or password."""
+        commits. `data` must never hold a key, token or password; `private` (a reset link,
+        say) is handed to the in-transaction readers and never stored in the event."""
         event = Event(
             at=self.now(),
             type=type,
@@ -127,4 +133,6 @@ class UnitOfWork:
             data=data or {},
         )
         self.session.add(event)
+        for reader in EVENT_READERS:
+            reader(self, event, private or {})
         return event

@@ -165,6 +165,7 @@ def checkout(
 def _place_cart(db: Database, client_id: int) -> tuple[list[int], list[int], Invoice | None]:
     """The orders placed, those activated, and the invoice issued, in one transaction."""
     with db.unit_of_work() as uow:
+        uow.actor = f"client:{client_id}"  # the client's own order: the staff hear of it
         cart = _cart(uow, CartOwner(client_id=client_id), create=False, lock=True)
         if cart is None or not cart.items:
             raise InvalidInput("Your cart is empty")
