@@ -51,6 +51,7 @@ def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
             currency=settings.currency,
             public_url=settings.effective_public_url,
             suspend_grace_days=settings.suspend_grace_days,
+            mail_templates=settings.data_dir / "templates" / "email",
         ),
     )
 

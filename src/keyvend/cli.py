@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, Ope
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from keyvend import __version__
+from keyvend.adapters.mail import Mailer, mailer_for
 from keyvend.app import build_database
 from keyvend.cli_backup import backup, restore
 from keyvend.cli_output import emit, fail
@@ -124,6 +125,15 @@ def open_database(settings: Settings | None = None) -> Database:
         typer.echo(f"Error: {problem}", err=True)  # a configuration error: exit 2
         raise typer.Exit(2) from None
     return db
+
+
+def open_mailer(settings: Settings) -> Mailer | None:
+    """The SMTP sender of the settings (None without KEYVEND_SMTP_URL); a bad URL exits 2."""
+    try:
+        return mailer_for(settings)
+    except ValueError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def startup_problem(exc: Exception, settings: Settings) -> str | None:
@@ -298,8 +308,10 @@ def client_create(
 @app.command("cron")
 def run_cron(as_json: bool = JSON_OPT) -> None:
     """Run the renewal and dunning jobs once: retry failed tasks, issue renewal invoices,
-    send reminders, suspend and cancel unpaid orders, remove dead sessions and carts."""
-    result = cron.run(open_database())
+    send reminders, suspend and cancel unpaid orders, remove dead sessions and carts, and
+    deliver the queued emails (through KEYVEND_SMTP_URL)."""
+    settings = load_settings()
+    result = cron.run(open_database(settings), open_mailer(settings))
     emit(
         as_json,
         dict(result),
@@ -309,7 +321,8 @@ def run_cron(as_json: bool = JSON_OPT) -> None:
         f"suspended {len(result['suspended_orders'])} order(s); "
         f"canceled {len(result['canceled_orders'])} order(s); "
         f"removed {result['deleted_sessions']} expired session(s) and "
-        f"{result['deleted_guest_carts']} abandoned guest cart(s).",
+        f"{result['deleted_guest_carts']} abandoned guest cart(s); "
+        f"delivered {len(result['emails_sent'])} email(s).",
     )
 
 

@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     rate_limit_authenticated: str = Field(
         default="1000/hour", description="Client and admin calls, per IP and per account."
     )
+    rate_limit_password_reset: str = Field(
+        default="5/hour",
+        description="Password-reset requests and confirmations, per client IP.",
+    )
     rate_limit_whitelist: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="IPs and CIDRs that are never rate limited."
     )
@@ -179,6 +183,16 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # A bad URL stops the start with a message naming the setting, not the first send.
+        from keyvend.adapters.mail import SmtpMailer  # (it reads Settings: import late)
+
+        if value is not None:
+            SmtpMailer.from_url(value.get_secret_value(), "check@localhost")
+        return value
 
     @field_validator("currency")
     @classmethod
@@ -203,7 +217,11 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
-        "rate_limit_guest", "rate_limit_guest_miss", "rate_limit_login", "rate_limit_authenticated"
+        "rate_limit_guest",
+        "rate_limit_guest_miss",
+        "rate_limit_login",
+        "rate_limit_authenticated",
+        "rate_limit_password_reset",
     )
     @classmethod
     def _limit_notation(cls, value: str) -> str:

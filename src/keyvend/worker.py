@@ -1,4 +1,5 @@
-"""The background worker of `keyvend serve`: the cron jobs every `worker_interval` seconds.
+"""The background worker of `keyvend serve`: the cron jobs every `worker_interval` seconds,
+emails included (sent through the SMTP server of KEYVEND_SMTP_URL).
 
 One worker per serve, in the serving process rather than in each uvicorn worker, on a thread
 of its own with a Database of its own. Several servers may each run one, and `keyvend cron`
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from keyvend.adapters.mail import mailer_for
 from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
@@ -29,6 +31,7 @@ class Worker:
         self.db = db
         self.settings = settings
         self.interval = settings.worker_interval
+        self.mailer = mailer_for(settings)
         self.cycle_done = threading.Event()  # set after every cycle, failed or not
         self._checked = False
         self._stopping = threading.Event()
@@ -41,7 +44,7 @@ class Worker:
             if not self._checked:
                 secret.check(self.db, self.settings)
                 self._checked = True
-            summary = cron.run(self.db)
+            summary = cron.run(self.db, self.mailer)
         except Exception:
             log.exception("background jobs failed; next run in %s s", self.interval)
             return None

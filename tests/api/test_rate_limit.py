@@ -132,6 +132,12 @@ def test_every_endpoint_is_limited_by_its_roles_policy_and_the_ones_it_declares(
         name: {e.path for e in ENDPOINTS.values() if name in e.limits} for name in POLICIES
     }
     assert by_policy["login"] == {"/api/guest/client/login", "/api/guest/staff/login"}
+    # A client locked out by failed logins can still ask for a reset link.
+    assert by_policy["password_reset"] == {
+        f"/api/guest/{role}/{method}"
+        for role in ("client", "staff")
+        for method in ("reset_password", "confirm_reset")
+    }
     assert by_policy["guest_miss"] == {
         "/api/guest/serviceapikey/check",
         "/api/guest/serviceapikey/get_info",

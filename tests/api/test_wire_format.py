@@ -66,7 +66,8 @@ def test_products_clients_and_extensions_keep_their_shapes(
     assert offer["params"] == {"monthlyLimit": 250}
     found = api.admin("client/get", id=customer["id"])
     assert set(found) == {
-        "id", "email", "first_name", "last_name", "status", "created_at", "updated_at"
+        "id", "email", "first_name", "last_name", "company", "address_1", "city", "postcode",
+        "country", "status", "created_at", "updated_at",
     }  # fmt: skip
     assert found["status"] == "active" and ISO.match(found["created_at"])
     assert api.admin("extension/get_list") == [

@@ -218,6 +218,7 @@ def test_cron_bills_and_suspends_orders_that_expired_and_drops_dead_sessions(cli
         "canceled_orders": [],
         "deleted_sessions": 1,
         "deleted_guest_carts": 0,
+        "emails_sent": [],  # no KEYVEND_SMTP_URL: the mails stay queued
     }
     assert cli.json("cron") == {
         "retried_items": [],
@@ -227,6 +228,7 @@ def test_cron_bills_and_suspends_orders_that_expired_and_drops_dead_sessions(cli
         "canceled_orders": [],
         "deleted_sessions": 0,
         "deleted_guest_carts": 0,
+        "emails_sent": [],
     }
     database = cli.database()
     try:
@@ -244,7 +246,7 @@ def test_cron_reports_in_words_without_json(cli: Cli) -> None:
     assert output.strip() == (
         "Retried 0 failed task(s); issued 0 renewal invoice(s); sent 0 reminder(s); "
         "suspended 0 order(s); canceled 0 order(s); "
-        "removed 0 expired session(s) and 0 abandoned guest cart(s)."
+        "removed 0 expired session(s) and 0 abandoned guest cart(s); delivered 0 email(s)."
     )
 
 

@@ -437,6 +437,7 @@ def test_the_summary_lists_every_job_in_order(db: Database) -> None:
         "canceled_orders",
         "deleted_sessions",
         "deleted_guest_carts",
+        "emails_sent",
     ]
 
 

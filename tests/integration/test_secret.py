@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from keyvend.app import app_from_env
 from keyvend.db.engine import make_engine
 from keyvend.db.migrate import alembic_config
-from keyvend.db.models import ApiKeyService, SecretCheck
+from keyvend.db.models import ApiKeyService, Email, SecretCheck
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.vault import KeyVault
 from keyvend.services import order
@@ -68,6 +68,16 @@ def stored(install: Install) -> list[list[Any]]:
     try:
         with engine.connect() as connection:
             return [[tuple(row) for row in connection.execute(text(q))] for q in queries]
+    finally:
+        engine.dispose()
+
+
+def queued_mails(install: Install) -> list[tuple[bytes, bytes]]:
+    engine = make_engine(install.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(Email.subject, Email.body_text)).all()
+            return [(row.subject, row.body_text) for row in rows]
     finally:
         engine.dispose()
 
@@ -208,6 +218,9 @@ def test_rotating_a_secret_file_keeps_every_key_token_and_session_working(
     }
     assert after[1:4] == before[1:4]  # token digests stay: their key is kept, wrapped
     assert_everything_works(file_install, contents)
+    # The outbox (sign-up and key mails) is re-encrypted under the new secret too.
+    subjects = [KeyVault(new.encode()).decrypt_key(s) for s, _ in queued_mails(file_install)]
+    assert any(subject.startswith("Welcome") for subject in subjects)
 
 
 def test_rotating_with_keyvend_secret_key_prints_the_secret_to_set_and_can_repeat(

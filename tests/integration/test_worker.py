@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from keyvend import worker
@@ -29,6 +30,7 @@ from keyvend.services import auth, order, product
 from keyvend.services import client as clients
 from tests.conftest import SECRET, FakeClock
 from tests.support.live_server import free_port, serve_in_process
+from tests.support.smtp_server import SmtpServer
 
 PROMPTLY = 1.0  # seconds a stop may take when the worker is waiting for its next cycle
 
@@ -81,6 +83,23 @@ def test_the_worker_thread_runs_a_cycle_at_once_and_stops_promptly(
     background.stop()
     assert time.monotonic() - started < PROMPTLY
     assert not background.running
+
+
+def test_the_worker_delivers_the_queued_mails_through_the_smtp_server_of_its_settings(
+    settings: Settings, clock: FakeClock, db: Database
+) -> None:
+    with SmtpServer() as smtp:
+        smtp_url = SecretStr(smtp.url)
+        mailing = settings.model_copy(update={"smtp_url": smtp_url, "mail_from": "s@example.com"})
+        made = worker.Worker(build_database(mailing, clock), mailing)
+        try:
+            clients.create(db, ClientCreate(email="jo@example.com", first_name="Jo"))
+            summary = made.run_once()
+            assert summary is not None and len(summary["emails_sent"]) == 1
+            [welcome] = smtp.wait_for(1)
+        finally:
+            made.stop()
+    assert welcome.to == ["jo@example.com"] and welcome.mail_from == "s@example.com"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -241,3 +241,26 @@ def test_serving_several_workers_without_redis_warns_that_limits_multiply(tmp_pa
     shared = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")
     assert limits_warning(shared, 4) is None
     assert limits_warning(Settings(data_dir=tmp_path, rate_limit_enabled=False), 4) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:hunter22@mail.example.com",
+        "smtp://user:hunter22@",
+        "smtp://user:hunter22@mail.example.com:port",
+        "mail.example.com",
+    ],
+)
+def test_a_bad_smtp_url_is_refused_naming_the_setting_without_its_password(url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(smtp_url=url)
+    # What `keyvend` prints of a refused setting: its message (never the value itself).
+    messages = [error["msg"] for error in refused.value.errors()]
+    assert any("KEYVEND_SMTP_URL" in message for message in messages)
+    assert not any("hunter22" in message for message in messages)
+
+
+def test_good_smtp_urls_are_accepted() -> None:
+    for url in ("smtp://127.0.0.1:25", "smtps://u%40x.com:pw@smtp.example.com:465"):
+        assert Settings(smtp_url=url).smtp_url is not None

@@ -62,6 +62,8 @@ POLICIES: dict[str, Policy] = {
     # Once an IP has guessed too many missing keys, refuse all its checks: refusing only
     # misses would tell a guesser which keys exist.
     "guest_miss": Policy(counts_calls=False, counts_misses=True),
+    # Every reset request and confirmation counts, so nobody floods inboxes with links.
+    "password_reset": Policy(),
 }
 
 
@@ -188,6 +190,7 @@ class RateLimiter:
             "guest_miss": parse(settings.rate_limit_guest_miss),
             "login": parse(settings.rate_limit_login),
             "authenticated": parse(settings.rate_limit_authenticated),
+            "password_reset": parse(settings.rate_limit_password_reset),
         }
         self.whitelist = _networks(settings.rate_limit_whitelist)
         self.clock = clock

@@ -28,8 +28,25 @@ class ClientUpdate(Schema):
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    company: str | None = None
+    address_1: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
     status: str | None = None
     password: str | None = None
+
+
+class ProfileUpdate(Schema):
+    """A client's own profile fields; unset (or null) ones are not changed."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address_1: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
 
 
 class ClientPublic(Schema):
@@ -37,6 +54,11 @@ class ClientPublic(Schema):
     email: str
     first_name: str
     last_name: str
+    company: str
+    address_1: str
+    city: str
+    postcode: str
+    country: str
     status: ClientStatus
     created_at: Timestamp
     updated_at: Timestamp
@@ -46,7 +68,15 @@ class StaffCreate(Schema):
     """A new administrator; without a password one is generated (and shown once)."""
 
     email: str
+    name: str | None = None  # the part of the email before the @ when not given
     password: str | None = None
+
+
+class StaffUpdate(Schema):
+    """Fields left unset (or null) are not changed."""
+
+    email: str | None = None
+    name: str | None = None
 
 
 class StaffPublic(Schema):

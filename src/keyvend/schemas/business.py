@@ -69,6 +69,7 @@ class BusinessSettings(Schema):
     ] = 0
     tax_name: Annotated[str, Field(max_length=64)] = ""
     tax_rate: TaxRate = Decimal(0)
+    email_includes_key: bool = False  # the key_activated mail carries the key itself
     bank_transfer_instructions: Annotated[str, Field(max_length=2000)] = DEFAULT_BANK_INSTRUCTIONS
 
     @field_validator("company_name", "company_email", "company_address", "tax_name", mode="before")

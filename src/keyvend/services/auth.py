@@ -11,7 +11,13 @@ from sqlalchemy import delete, select
 from keyvend.db.models import Admin, Client
 from keyvend.db.models import Session as SessionRow
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.errors import AccountDisabled, LoginFailed, SessionExpired, Unauthenticated
+from keyvend.domain.errors import (
+    AccountDisabled,
+    InvalidInput,
+    LoginFailed,
+    SessionExpired,
+    Unauthenticated,
+)
 from keyvend.domain.passwords import verify_password
 from keyvend.domain.vault import new_token, same
 
@@ -96,11 +102,19 @@ def live_session(db: Database, token: str) -> tuple[Actor, str]:
     return Actor(row.role, row.account_id), row.csrf_token  # type: ignore[arg-type]
 
 
-def end_sessions(uow: UnitOfWork, role: Role, account_id: int) -> None:
-    """Delete every session of an account (ids can be reused once the account is gone)."""
-    uow.session.execute(
-        delete(SessionRow).where(SessionRow.role == role, SessionRow.account_id == account_id)
-    )
+def end_sessions(uow: UnitOfWork, role: Role, account_id: int, *, keep: str | None = None) -> None:
+    """Delete every session of an account (ids can be reused once the account is gone),
+    except the one whose token digest is `keep` (the caller's own, after a password change)."""
+    query = delete(SessionRow).where(SessionRow.role == role, SessionRow.account_id == account_id)
+    if keep is not None:
+        query = query.where(SessionRow.token_digest != keep)
+    uow.session.execute(query)
+
+
+def check_password(row: Admin | Client, password: str, *, field: str) -> None:
+    """Refuse a self-service change unless `password` is the account's current one."""
+    if not verify_password(row.password_hash, password):
+        raise InvalidInput("Your current password is not correct", field=field)
 
 
 def logout(db: Database, token: str) -> bool:

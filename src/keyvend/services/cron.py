@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from keyvend.adapters.mail import Mailer
 from keyvend.db.unit_of_work import Database
-from keyvend.services import business_settings, dunning
+from keyvend.services import business_settings, dunning, email
 
 
 class CronSummary(TypedDict):
@@ -18,11 +19,13 @@ class CronSummary(TypedDict):
     canceled_orders: list[int]
     deleted_sessions: int
     deleted_guest_carts: int
+    emails_sent: list[int]
 
 
-def run(db: Database) -> CronSummary:
+def run(db: Database, mailer: Mailer | None = None) -> CronSummary:
     """Run the dunning jobs once, in their order (see `services.dunning`), with the
-    business settings in force when the run starts."""
+    business settings in force when the run starts; then deliver the due emails (the ones
+    this run queued too) through `mailer` (None: they stay queued)."""
     settings = business_settings.get(db)
     return CronSummary(
         retried_items=dunning.retry_failed_tasks(db),
@@ -32,4 +35,5 @@ def run(db: Database) -> CronSummary:
         canceled_orders=dunning.cancel_long_suspended(db, settings),
         deleted_sessions=dunning.delete_expired_sessions(db),
         deleted_guest_carts=dunning.delete_stale_guest_carts(db),
+        emails_sent=email.deliver_due(db, mailer),
     )

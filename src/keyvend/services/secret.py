@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from keyvend.config import Settings, secret_path, secret_source, write_draft
 from keyvend.db.engine import make_engine
-from keyvend.db.models import ApiKeyService, SecretCheck, metadata
+from keyvend.db.models import ApiKeyService, Email, SecretCheck, metadata
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict
 from keyvend.domain.vault import KeyVault, UndecryptableKey, same
@@ -171,6 +171,7 @@ def _rotate_rows(db: Database, settings: Settings, new: KeyVault) -> int:
         if row is None or not same(row.check_value, db.vault.check_value):
             raise SecretMismatch(_mismatch(settings))  # changed since the start-up check
         keys = _move_keys(uow, db.vault, new)
+        _move_emails(uow, db.vault, new)
         row.check_value = new.check_value
         row.wrapped_token_key = new.wrapped_token_key()
         row.updated_at = uow.now()
@@ -197,6 +198,33 @@ def _move_keys(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> int:
         )
         moved, after = moved + len(rows), rows[-1].id
     return moved
+
+
+def _move_emails(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> None:
+    """Re-encrypt the outbox (subjects and bodies may hold reset links), a batch at a time.
+    A mail that no longer decrypts under the current secret is left as it is."""
+    after = 0
+    while rows := uow.session.execute(
+        select(Email.id, Email.subject, Email.body_text, Email.body_html)
+        .where(Email.id > after)
+        .order_by(Email.id)
+        .limit(BATCH)
+    ).all():
+        moved = []
+        for row in rows:
+            try:
+                texts = [
+                    old.decrypt_key(blob) for blob in (row.subject, row.body_text, row.body_html)
+                ]
+            except UndecryptableKey:
+                continue
+            subject, body_text, body_html = (new.encrypt_key(t) for t in texts)
+            moved.append(
+                {"id": row.id, "subject": subject, "body_text": body_text, "body_html": body_html}
+            )
+        if moved:
+            uow.session.execute(update(Email), moved)
+        after = rows[-1].id
 
 
 def _moved(service_id: int, blob: bytes, old: KeyVault, new: KeyVault) -> dict[str, object]:

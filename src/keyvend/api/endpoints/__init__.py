@@ -3,6 +3,7 @@
 from keyvend.api.endpoints import (  # noqa: F401
     cart,
     client,
+    email,
     extension,
     invoice,
     order,

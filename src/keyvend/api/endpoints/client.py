@@ -7,9 +7,9 @@ from typing import Any
 from keyvend.api.endpoints.fields import Id, IdParams, ListParams, Password, Short
 from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.edge.cookies import CART_COOKIE, SESSION_COOKIE, login_cookies, logout_cookies
-from keyvend.schemas.account import ClientCreate, ClientPublic, ClientUpdate
+from keyvend.schemas.account import ClientCreate, ClientPublic, ClientUpdate, ProfileUpdate
 from keyvend.schemas.common import Page
-from keyvend.services import auth, cart, client
+from keyvend.services import auth, cart, client, password_reset
 
 
 class CreateParams(Params):
@@ -32,13 +32,40 @@ class LoginParams(Params):
     password: Password
 
 
-class UpdateParams(Params):
-    id: Id
-    email: Short | None = None
+class ProfileParams(Params):
     first_name: Short | None = None
     last_name: Short | None = None
+    company: Short | None = None
+    address_1: Short | None = None
+    city: Short | None = None
+    postcode: Short | None = None
+    country: Short | None = None
+
+
+class UpdateParams(ProfileParams):
+    id: Id
+    email: Short | None = None
     status: Short | None = None
     password: Password | None = None
+
+
+class ResetRequestParams(Params):
+    email: Short
+
+
+class ResetConfirmParams(Params):
+    token: Short
+    password: Password
+
+
+class ChangePasswordParams(Params):
+    current_password: Password
+    new_password: Password
+
+
+class ChangeEmailParams(Params):
+    email: Short
+    password: Password
 
 
 class ClientListParams(ListParams):
@@ -77,6 +104,12 @@ def delete(call: Call, p: IdParams) -> bool:
     return client.delete(call.db, p.id)
 
 
+@endpoint("admin", "client", "send_reset", IdParams)
+def send_reset(call: Call, p: IdParams) -> bool:
+    """Mail the client a password-reset link (valid one hour, single use)."""
+    return password_reset.send_for(call.db, "client", p.id)
+
+
 @endpoint("guest", "client", "create", SignupParams)
 def signup(call: Call, p: SignupParams) -> int:
     """Sign up as a client; returns the new client's id."""
@@ -106,6 +139,18 @@ def login(call: Call, p: LoginParams) -> dict[str, Any]:
     }
 
 
+@endpoint("guest", "client", "reset_password", ResetRequestParams, limits=("password_reset",))
+def reset_password(call: Call, p: ResetRequestParams) -> bool:
+    """Mail a password-reset link to this email if it has an account; true either way."""
+    return password_reset.request(call.db, "client", p.email)
+
+
+@endpoint("guest", "client", "confirm_reset", ResetConfirmParams, limits=("password_reset",))
+def confirm_reset(call: Call, p: ResetConfirmParams) -> bool:
+    """Set a new password from a reset link; every session of the account ends."""
+    return password_reset.confirm(call.db, "client", p.token, p.password)
+
+
 @endpoint("client", "client", "logout")
 def logout(call: Call, p: NoParams) -> bool:
     """End the browser session."""
@@ -118,6 +163,31 @@ def profile(call: Call, p: NoParams) -> ClientPublic:
     return client.get(call.db, call.actor_id)
 
 
+@endpoint("client", "profile", "update", ProfileParams)
+def profile_update(call: Call, p: ProfileParams) -> ClientPublic:
+    """Change your names and address; returns the profile."""
+    data = ProfileUpdate.model_validate(p.model_dump(exclude_unset=True))
+    return client.update_profile(call.db, call.actor_id, data)
+
+
+@endpoint("client", "profile", "change_password", ChangePasswordParams)
+def change_password(call: Call, p: ChangePasswordParams) -> bool:
+    """Set a new password, giving the current one; your other sessions end."""
+    return client.change_password(
+        call.db,
+        call.actor_id,
+        current_password=p.current_password,
+        new_password=p.new_password,
+        keep_session=caller_session(call),
+    )
+
+
+@endpoint("client", "profile", "change_email", ChangeEmailParams)
+def change_email(call: Call, p: ChangeEmailParams) -> bool:
+    """Move your account to another email, giving your password."""
+    return client.change_email(call.db, call.actor_id, email=p.email, password=p.password)
+
+
 @endpoint("client", "profile", "api_key_reset")
 def api_key_reset(call: Call, p: NoParams) -> str:
     """A new client API token (Basic auth `client:<token>`); the old one stops working."""
@@ -127,6 +197,14 @@ def api_key_reset(call: Call, p: NoParams) -> str:
 def start_session(call: Call, session: auth.LoginSession) -> None:
     """Set the session and CSRF cookies of a fresh login."""
     call.cookies.extend(login_cookies(session, call.settings.session_ttl_hours))
+
+
+def caller_session(call: Call) -> str | None:
+    """The token digest of the session making this call; None when it came by API token."""
+    token = call.request.cookies.get(SESSION_COOKIE)
+    if not token or "authorization" in call.request.headers:
+        return None
+    return call.db.vault.token_digest(token)
 
 
 def end_session(call: Call) -> bool:

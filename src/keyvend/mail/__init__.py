@@ -1,0 +1,1 @@
+"""The mails Keyvend sends: built-in Jinja2 templates and their renderer."""
