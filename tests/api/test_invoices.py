@@ -609,6 +609,7 @@ EVERY_SETTING = {
     "cancel_suspended_after_days": 30,
     "tax_name": "VAT",
     "tax_rate": "7.5",
+    "email_includes_key": True,
     "bank_transfer_instructions": "Pay {total} for {number} by {due_date} to {company_name}.",
 }
 
@@ -624,6 +625,7 @@ def test_business_settings_have_their_defaults(api: Api) -> None:
     assert params["suspend_grace_days"] == 3  # Settings.suspend_grace_days
     assert params["cancel_suspended_after_days"] == 0
     assert (params["tax_name"], params["tax_rate"]) == ("", "0")
+    assert params["email_includes_key"] is False
 
 
 def test_every_business_setting_can_be_changed(api: Api) -> None:

@@ -190,7 +190,7 @@ def test_a_new_client_gets_the_signup_mail(
     email.deliver_due(db, mailer)
     [welcome] = smtp.wait_for(1)
     assert str(welcome.message["Subject"]) == "Welcome to Keyvend"
-    assert f"{SHOP}/login" in welcome.text and "Hello Jo," in welcome.text
+    assert f"at:\r\n{SHOP}/\r\n" in welcome.text and "Hello Jo," in welcome.text
 
 
 def test_password_reset_mails_carry_the_link_to_the_client_and_to_the_admin(
@@ -356,7 +356,7 @@ def test_a_template_in_the_data_dir_replaces_the_built_in_one(
     email.deliver_due(db, mailer)
     [mail] = smtp.wait_for(1)
     assert str(mail.message["Subject"]) == "Hi Jo, from Keyvend"
-    assert mail.text.strip() == f"Custom welcome: {SHOP}/login"
+    assert mail.text.strip() == f"Custom welcome: {SHOP}/"
     assert "Your Keyvend account is ready" in mail.html  # the HTML is still the built-in one
 
 

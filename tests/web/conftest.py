@@ -13,7 +13,9 @@ from starlette.testclient import TestClient
 from keyvend.db.unit_of_work import Database
 from keyvend.schemas.account import ClientCreate
 from keyvend.services import client as clients
+from keyvend.services import email as emails
 from keyvend.services import product as products
+from keyvend.services.pagination import PageRequest
 from tests.support.live_server import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +45,16 @@ def flash_of(html: str) -> str | None:
 
 def alert_of(html: str) -> str | None:
     found = re.search(r'<p class="error" role="alert"[^>]*>([^<]*)</p>', html)
+    return found.group(1) if found else None
+
+
+def field_error(html: str, name: str) -> str | None:
+    """The message shown at the form field `name`, when that field is the one in error."""
+    found = re.search(
+        rf'<input [^>]*name="{name}"[^>]*aria-invalid="true"[^>]*>\s*'
+        r'<p class="error" role="alert" id="form-error">([^<]*)</p>',
+        html,
+    )
     return found.group(1) if found else None
 
 
@@ -76,6 +88,22 @@ class Browsing:
         found = _CSRF.search(html)
         if found:
             self.csrf = found.group(1)
+
+
+def mailed_link(db: Database, recipient: str, path: str) -> str:
+    """The `path?token=...` link of the newest reset mail to `recipient`, read from the outbox."""
+    mails = emails.get_list(db, page=PageRequest(1, 50), recipient=recipient).list
+    newest = next(m for m in mails if m.template == "password_reset")
+    text = emails.get(db, newest.id).text
+    found = re.search(rf"{re.escape(path)}\?token=[A-Za-z0-9_-]+", text)
+    assert found, text
+    return found.group(0)
+
+
+def mails_to(db: Database, recipient: str, template: str = "password_reset") -> int:
+    """How many mails of `template` the outbox holds for `recipient`."""
+    mails = emails.get_list(db, page=PageRequest(1, 50), recipient=recipient).list
+    return sum(1 for m in mails if m.template == template)
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ ADMIN_PAGES = (
     "/admin/orders",
     "/admin/orders/new",
     "/admin/extensions",
+    "/admin/staff",
+    "/admin/account",
+    "/admin/emails",
 )
 
 

@@ -80,3 +80,19 @@ def test_a_bad_value_is_shown_at_its_field_and_nothing_is_saved(
     assert alert_of(page.text) == message  # one message, at the field
     assert 'value="Changed Ltd"' in page.text and value in page.text  # as typed
     assert business_settings.get(db) == before and before.tax_rate == Decimal(0)
+
+
+def test_the_key_in_email_switch_is_a_checkbox_that_saves_both_ways(
+    admin_web: Browsing, db: Database
+) -> None:
+    page = admin_web.get("/admin/settings")
+    assert 'name="email_includes_key" type="checkbox" value="true" aria-describedby' in page.text
+    # A browser posts the hidden "false", then "true" only when the box is ticked.
+    page = admin_web.post("/admin/settings", {"email_includes_key": ["false", "true"]})
+    assert flash_of(page.text) == "Settings saved." and business_settings.get(db).email_includes_key
+    assert 'name="email_includes_key" type="checkbox" value="true" checked aria-' in page.text
+    page = admin_web.post("/admin/settings", {"email_includes_key": "false"})
+    assert (
+        flash_of(page.text) == "Settings saved."
+        and not business_settings.get(db).email_includes_key
+    )

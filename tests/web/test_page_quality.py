@@ -65,7 +65,17 @@ def _pages(
         admin_web.client.app.state.db, id_in_path(checkout(client_web, paid_product))
     )
     anonymous = Browsing(TestClient(admin_web.client.app))
-    public = ("/", "/admin", "/signup", "/products", f"/invoice/{bill.hash}")
+    public = (
+        "/",
+        "/admin",
+        "/signup",
+        "/products",
+        f"/invoice/{bill.hash}",
+        "/password-reset",
+        "/password-reset?token=some-token",
+        "/admin/password-reset",
+        "/admin/password-reset?token=some-token",
+    )
     yield from (anonymous.get(p) for p in public)
     admin_pages = (
         "/admin",
@@ -81,6 +91,12 @@ def _pages(
         "/admin/invoices",
         f"/admin/invoices/{bill.id}",
         "/admin/settings",
+        "/admin/staff",
+        "/admin/staff/1",
+        "/admin/account",
+        "/admin/emails",
+        "/admin/emails/1",
+        f"/admin/clients/{bill.client_id}",
     )
     yield from (admin_web.get(p) for p in admin_pages)
     client_pages = ("/", "/products", "/cart", f"/services/{order_id}", "/account", "/invoices")
@@ -137,7 +153,8 @@ def test_garbage_input_never_causes_a_server_error(
         client_web.get("/products")
         assert client_web.post("/cart/add", {"product_id": value}).status_code == 200
         assert client_web.post("/cart/remove", {"item": value}).status_code == 404
-    assert admin_web.get(f"/admin/clients/{huge}").status_code == 404
+    for path in ("clients", "staff", "emails"):
+        assert admin_web.get(f"/admin/{path}/{huge}").status_code == 404, path
     assert admin_web.post("/admin/extensions/nope", {"action": "activate"}).status_code == 404
 
 

@@ -13,7 +13,7 @@ from keyvend.db.unit_of_work import Database
 from keyvend.services import client as clients
 from keyvend.services.pagination import PageRequest
 from tests.conftest import SECRET
-from tests.web.conftest import ADMIN, Browsing, alert_of, flash_of
+from tests.web.conftest import ADMIN, Browsing, alert_of, field_error, flash_of
 
 
 def test_anonymous_visitors_get_a_login_form_in_both_areas(app: Any) -> None:
@@ -74,11 +74,15 @@ def test_signup_errors_keep_what_was_typed_and_save_nothing(
     web.get("/signup")
     page = web.post("/signup", _signup(customer["email"], first_name="Jo Again"))
     assert page.status_code == 400
-    assert alert_of(page.text) == f"Email {customer['email']} is already registered"
+    assert alert_of(page.text) == "This email is already registered"
     assert 'value="Jo Again"' in page.text and f'value="{customer["email"]}"' in page.text
     page = web.post("/signup", {**_signup("other@example.com"), "password_confirm": "nope-nope"})
-    assert alert_of(page.text) == "password_confirm does not match password"
+    assert alert_of(page.text) == "The two passwords do not match"
     assert 'value="other@example.com"' in page.text
+    page = web.post("/signup", _signup("ann@example.com", first_name=""))
+    assert "first_name" not in (field_error(page.text, "first_name") or "first_name")
+    page = web.post("/signup", _signup("x@example.com", password="short", password_confirm="short"))
+    assert (field_error(page.text, "password") or "").endswith("8 to 256 characters long")
     assert clients.get_list(db, page=PageRequest(1, 10)).total == 1
 
 

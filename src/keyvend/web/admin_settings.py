@@ -26,7 +26,7 @@ class SettingField:
     name: str
     label: str
     hint: str = ""
-    kind: str = "text"  # an input type, or "textarea"
+    kind: str = "text"  # an input type, "textarea" or "checkbox"
 
 
 SECTIONS: list[tuple[str, list[SettingField]]] = [
@@ -75,6 +75,18 @@ SECTIONS: list[tuple[str, list[SettingField]]] = [
         [
             SettingField("tax_name", "Tax name", "Printed on invoices, e.g. VAT."),
             SettingField("tax_rate", "Tax rate (%)", "0 to 100, at most 3 decimals, e.g. 19."),
+        ],
+    ),
+    (
+        "Emails",
+        [
+            SettingField(
+                "email_includes_key",
+                "Put the API key itself in the “key activated” email",
+                "Off: the email links to the service page, where the client logs in to see "
+                "the key; email is not a safe place for a secret.",
+                "checkbox",
+            ),
         ],
     ),
     (
@@ -127,12 +139,15 @@ def _settings_page(
 
 
 def _as_text(settings: BusinessSettings) -> dict[str, str]:
-    """The settings as the form shows them: day lists as `1, 3`, the tax rate as `19`."""
-    shown = settings.model_dump(mode="json")
-    return {
-        name: ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        for name, value in shown.items()
-    }
+    """The settings as the form shows them: day lists as `1, 3`, the tax rate as `19`, a
+    switch as `true` or `false` (what its checkbox posts)."""
+    return {name: _text(value) for name, value in settings.model_dump(mode="json").items()}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _typed(value: str) -> str:

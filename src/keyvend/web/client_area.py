@@ -1,5 +1,5 @@
-"""The client area (`/`): catalogue, cart and checkout, my services, my keys, my API token
-(my invoices are in `client_invoices`)."""
+"""The client area (`/`): catalogue, cart and checkout, my services, my keys (my invoices are
+in `client_invoices`, my account in `client_account`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.cart import CartItemCreate, CheckoutPublic
-from keyvend.services import cart, client, invoice, order, product, serviceapikey
+from keyvend.services import cart, invoice, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
@@ -136,28 +136,6 @@ def reset_key(ctx: Ctx) -> Response:
     return ctx.redirect(f"/services/{order_id}", "Your key was reset. The old key no longer works.")
 
 
-@page("client")
-def account(ctx: Ctx) -> Response:
-    """My profile and my API token."""
-    return _account_page(ctx, token=None)
-
-
-@page("client")
-def reset_token(ctx: Ctx) -> Response:
-    """A new client API token, shown once on this page."""
-    if not checked(ctx.form, "confirm"):
-        raise InvalidInput("Confirm first: the old API token stops working at once.")
-    return _account_page(ctx, token=client.reset_api_token(ctx.db, ctx.actor_id))
-
-
-def _account_page(ctx: Ctx, *, token: str | None) -> Response:
-    profile = client.get(ctx.db, ctx.actor_id)
-    base = str(ctx.request.base_url).rstrip("/")
-    return ctx.render(
-        "client/account.html", title="Account", profile=profile, token=token, base_url=base
-    )
-
-
 def routes() -> list[Route]:
     return [
         Route("/", home, methods=["GET"]),
@@ -169,6 +147,4 @@ def routes() -> list[Route]:
         Route("/services/{id:id}", service, methods=["GET"]),
         Route("/services/{id:id}/reveal", reveal, methods=["POST"]),
         Route("/services/{id:id}/reset", reset_key, methods=["POST"]),
-        Route("/account", account, methods=["GET"]),
-        Route("/account/token", reset_token, methods=["POST"]),
     ]

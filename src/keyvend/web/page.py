@@ -101,6 +101,13 @@ class Ctx:
         assert self.actor is not None, "the page decorator guarantees an actor"
         return self.actor.id
 
+    @property
+    def session_digest(self) -> str | None:
+        """How the sessions table knows this request's session (to keep it on a password
+        change that logs out every other one)."""
+        token = self.request.cookies.get(SESSION_COOKIE)
+        return self.db.vault.token_digest(token) if token else None
+
     def path_int(self, name: str) -> int:
         """An id from the path; ids beyond the database's integers do not exist."""
         value = int(self.request.path_params[name])

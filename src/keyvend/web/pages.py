@@ -1,5 +1,5 @@
-"""Server-rendered pages: the admin panel (`/admin`), the client area (`/`) and the
-invoices' pay links (`/invoice/{hash}`).
+"""Server-rendered pages: the admin panel (`/admin`), the client area (`/`), the invoices' pay
+links (`/invoice/{hash}`) and the forgotten-password pages of both areas.
 
 `create_app` mounts `routes()` and serves `static_files()` under `/static`.
 """
@@ -12,16 +12,21 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
 from keyvend.web import (
+    admin_account,
     admin_clients,
+    admin_emails,
     admin_home,
     admin_invoices,
     admin_keys,
     admin_orders,
     admin_products,
     admin_settings,
+    admin_staff,
+    client_account,
     client_area,
     client_invoices,
     guest_invoice,
+    password_reset,
     sessions,
 )
 
@@ -30,7 +35,9 @@ def routes() -> list[Route]:
     """Every page route of both areas."""
     return [
         *sessions.routes(),
+        *password_reset.routes(),
         *client_area.routes(),
+        *client_account.routes(),
         *client_invoices.routes(),
         *guest_invoice.routes(),
         *admin_home.routes(),
@@ -40,6 +47,9 @@ def routes() -> list[Route]:
         *admin_keys.routes(),
         *admin_invoices.routes(),
         *admin_settings.routes(),
+        *admin_staff.routes(),
+        *admin_account.routes(),
+        *admin_emails.routes(),
     ]
 
 

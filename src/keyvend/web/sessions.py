@@ -10,11 +10,19 @@ from keyvend.edge.cookies import SESSION_COOKIE, logout_cookies
 from keyvend.schemas.account import ClientCreate
 from keyvend.services import auth, client
 from keyvend.services.auth import Role
+from keyvend.web.forms import new_password, refusal
 from keyvend.web.page import Ctx, page
 
 LOGIN_CALL = ("guest", "client", "login")
 SIGNUP_CALL = ("guest", "client", "create")
 SIGNUP_FIELDS = ("email", "first_name", "last_name")
+SIGNUP_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "password": "Password",
+    "password_confirm": "Repeat password",
+}
 
 
 @page(None)
@@ -33,10 +41,21 @@ def login_form(ctx: Ctx, role: Role, *, status: int = 200, **values: str) -> Res
     """The login form of an area, with any error and the email typed so far."""
     if role == "admin":
         return ctx.render(
-            "login.html", status=status, title="Admin panel", action="/admin/login", **values
+            "login.html",
+            status=status,
+            title="Admin panel",
+            action="/admin/login",
+            reset="/admin/password-reset",
+            **values,
         )
     return ctx.render(
-        "login.html", status=status, title="Client area", action="/login", signup=True, **values
+        "login.html",
+        status=status,
+        title="Client area",
+        action="/login",
+        reset="/password-reset",
+        signup=True,
+        **values,
     )
 
 
@@ -78,18 +97,17 @@ def signup_form(ctx: Ctx) -> Response:
 def signup(ctx: Ctx) -> Response:
     """Create a client account and log straight into it."""
     values = {name: ctx.form.get(name, "")[:255] for name in SIGNUP_FIELDS}
-    password = ctx.form.get("password", "")[:256]
-    confirm = ctx.form.get("password_confirm", "")[:256]
     allowed = ctx.settings.allow_signup
     try:
+        password = new_password(ctx.form)
         ctx.limited(
             SIGNUP_CALL,
             lambda: client.signup(
-                ctx.db, ClientCreate(password=password, **values), allowed=allowed, confirm=confirm
+                ctx.db, ClientCreate(password=password, **values), allowed=allowed, confirm=None
             ),
         )
     except KeyvendError as exc:
-        return _signup_page(ctx, values, error=exc, status=400)
+        return _signup_page(ctx, values, error=exc)
     session = auth.login(
         ctx.db,
         "client",
@@ -101,16 +119,15 @@ def signup(ctx: Ctx) -> Response:
 
 
 def _signup_page(
-    ctx: Ctx, values: dict[str, str], *, error: KeyvendError | None = None, status: int = 200
+    ctx: Ctx, values: dict[str, str], *, error: KeyvendError | None = None
 ) -> Response:
     return ctx.render(
         "client/signup.html",
-        status=status,
+        status=400 if error else 200,
         title="Sign up",
         values=values,
-        error=error.message if error else None,
-        bad=error.field if error else None,
         allowed=ctx.settings.allow_signup,
+        **(refusal(error, SIGNUP_LABELS) if error else {}),
     )
 
 
