@@ -17,6 +17,7 @@ from keyvend.adapters.mail import mailer_for
 from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
+from keyvend.observability import metrics
 from keyvend.services import cron, secret
 from keyvend.services.cron import CronSummary
 
@@ -40,6 +41,7 @@ class Worker:
     def run_once(self) -> CronSummary | None:
         """One cycle; None if it failed (logged). The first one checks that the secret is
         the database's, as every server process does, before any job may write."""
+        summary: CronSummary | None = None
         try:
             if not self._checked:
                 secret.check(self.db, self.settings)
@@ -47,10 +49,10 @@ class Worker:
             summary = cron.run(self.db, self.mailer)
         except Exception:
             log.exception("background jobs failed; next run in %s s", self.interval)
-            return None
         finally:
+            metrics.record_jobs(summary)  # before cycle_done: a waiter sees the counts
             self.cycle_done.set()
-        if any(summary.values()):
+        if summary is not None and any(summary.values()):
             log.info("background jobs ran", extra={"summary": summary})
         return summary
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from keyvend import cli
+from keyvend import cli, worker
 from keyvend.app import build_database, create_app
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
@@ -318,3 +318,40 @@ def test_fast_lane_checks_are_counted_too(api: Api, active_order: dict[str, Any]
     grown = {o: after[o] - before[o] for o in metrics.OUTCOMES}
     assert grown == {**dict.fromkeys(metrics.OUTCOMES, 0.0), "valid": 2.0, "not_found": 1.0}
     assert sample(client, "keyvend_key_check_seconds_count") - timed == 3
+
+
+def test_metrics_show_the_outbox_depth_by_status(api: Api) -> None:
+    client = api.client
+    assert sample(client, "keyvend_outbox_emails", status="queued") == 0
+    api.admin("client/create", email="ana@example.com", first_name="Ana")  # a sign-up mail
+    assert sample(client, "keyvend_outbox_emails", status="queued") == 1
+    assert sample(client, "keyvend_outbox_emails", status="failed") == 0
+
+
+@pytest.mark.parametrize("backend", sorted(UNREACHABLE))
+def test_metrics_answer_without_the_outbox_when_the_database_is_down(
+    backend: str, tmp_path: Path
+) -> None:
+    answer = unreachable_app(backend, tmp_path).get("/metrics")
+    assert answer.status_code == 200
+    assert "keyvend_outbox_emails{" not in answer.text
+    assert "keyvend_key_checks_total" in answer.text
+
+
+def test_metrics_count_the_background_jobs_and_what_they_did(
+    api: Api, settings: Settings, db: Database, clock: Any, tmp_path: Path
+) -> None:
+    client = api.client
+    ok = sample(client, "keyvend_job_runs_total", result="ok")
+    tidied = sample(client, "keyvend_job_items_total", job="deleted_sessions")
+    login = {"email": "root@example.com", "password": "admin-pass-1"}  # the `api` fixture's
+    assert client.post("/api/guest/staff/login", json=login).status_code == 200
+    clock.advance(days=settings.session_ttl_hours / 24 + 1)
+    assert worker.Worker(db, settings).run_once() is not None
+    assert sample(client, "keyvend_job_runs_total", result="ok") == ok + 1
+    assert sample(client, "keyvend_job_items_total", job="deleted_sessions") == tidied + 1
+    failed = sample(client, "keyvend_job_runs_total", result="failed")
+    url = UNREACHABLE["sqlite"].format(tmp=tmp_path)
+    broken = Settings(data_dir=tmp_path, database_url=url, secret_key=SECRET)
+    assert worker.Worker(build_database(broken), broken).run_once() is None
+    assert sample(client, "keyvend_job_runs_total", result="failed") == failed + 1

@@ -13,6 +13,9 @@ once here, so a call is one dictionary lookup, one counter increment and one obs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -60,6 +63,17 @@ API_CALLS = Counter(
     ["role", "module", "method", "status_class"],
 )
 
+JOB_RUNS = Counter(
+    "keyvend_job_runs",
+    "Cycles of the background jobs in `keyvend serve`, by result (ok, failed).",
+    ["result"],
+)
+JOB_ITEMS = Counter(
+    "keyvend_job_items",
+    "Rows the background jobs acted on, by job (renewal_invoices, emails_sent, ...).",
+    ["job"],
+)
+
 _CHECK_CHILDREN = {outcome: KEY_CHECKS.labels(outcome) for outcome in OUTCOMES}
 _observe_check = KEY_CHECK_SECONDS.observe
 
@@ -92,6 +106,33 @@ def record_refusal(policy: str) -> None:
 def record_call(role: str, module: str, method: str, status: int) -> None:
     """One API call answered with HTTP `status`; only registered endpoints get their names."""
     API_CALLS.labels(role, module, method, f"{status // 100}xx").inc()
+
+
+def record_jobs(summary: Mapping[str, Any] | None) -> None:
+    """One cycle of the background jobs: its summary (ids or counts per job), or None when
+    it failed."""
+    if summary is None:
+        JOB_RUNS.labels("failed").inc()
+        return
+    JOB_RUNS.labels("ok").inc()
+    for job, done in summary.items():
+        count = len(done) if isinstance(done, list | tuple) else int(done)
+        if count:
+            JOB_ITEMS.labels(job).inc(count)
+
+
+def outbox_exposition(counts: Mapping[str, int]) -> bytes:
+    """The outbox's depth by status, read from the database at scrape time (so every worker
+    and host answers the same): a gauge in Prometheus text."""
+    lines = [
+        "# HELP keyvend_outbox_emails Mails in the outbox, by status (queued, sent, failed, ...).",
+        "# TYPE keyvend_outbox_emails gauge",
+        *(
+            f'keyvend_outbox_emails{{status="{status}"}} {n}'
+            for status, n in sorted(counts.items())
+        ),
+    ]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def exposition() -> bytes:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hmac
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from keyvend.config import Settings
+from keyvend.db.models import Email
 from keyvend.db.unit_of_work import Database
 from keyvend.observability import metrics
 from keyvend.observability.health import ReadinessProbe
+from keyvend.schemas.email import EmailStatus
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -36,13 +40,28 @@ def routes(settings: Settings, db: Database) -> list[Route]:
                 headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="metrics"'},
                 media_type="text/plain",
             )
-        return Response(metrics.exposition(), headers=NO_STORE, media_type=metrics.CONTENT_TYPE)
+        body = metrics.exposition() + metrics.outbox_exposition(_outbox_counts(db))
+        return Response(body, headers=NO_STORE, media_type=metrics.CONTENT_TYPE)
 
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
+
+
+def _outbox_counts(db: Database) -> dict[str, int]:
+    """Mails by status; every status present (0 too), none when the database cannot say."""
+    try:
+        with db.unit_of_work(read_only=True) as uow:
+            rows = uow.session.execute(
+                select(Email.status, func.count(Email.id)).group_by(Email.status)
+            ).all()
+    except SQLAlchemyError:
+        return {}  # the process's own metrics still answer; /readyz tells of the database
+    counts = dict.fromkeys((status.value for status in EmailStatus), 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
 
 
 async def healthz(request: Request) -> JSONResponse:
