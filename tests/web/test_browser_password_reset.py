@@ -1,16 +1,31 @@
 """End to end in Chromium: a client who forgot their password asks for a link, opens the one
-the mail carries (read from the outbox), sets a new password and logs in with it. Runs on
-SQLite and PostgreSQL."""
+the mail carries (delivered from the outbox to a real SMTP server, aiosmtpd), sets a new
+password and logs in with it. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import BrowserContext, expect
 
+from keyvend.adapters.mail import SmtpMailer
 from keyvend.db.unit_of_work import Database
-from tests.web.conftest import CLIENT_PASSWORD, log_in, mailed_link
+from keyvend.services import email
+from tests.support.smtp_server import SmtpServer
+from tests.web.conftest import CLIENT_PASSWORD, log_in
+
+
+def delivered_link(db: Database, recipient: str, path: str) -> str:
+    """Deliver the outbox to a real SMTP server; the reset link of the mail `recipient` got."""
+    with SmtpServer() as smtp:
+        email.deliver_due(db, SmtpMailer.from_url(smtp.url, "shop@example.com"))
+        smtp.wait_for(1)
+        [mail] = [m for m in smtp.to(recipient) if "reset" in str(m.message["Subject"]).lower()]
+    found = re.search(rf"{re.escape(path)}\?token=[A-Za-z0-9_-]+", mail.text)
+    assert found, mail.text
+    return found.group(0)
 
 
 def test_a_client_resets_a_forgotten_password_through_the_mailed_link(
@@ -26,7 +41,7 @@ def test_a_client_resets_a_forgotten_password_through_the_mailed_link(
         "If that email is registered, a reset link is on its way."
     )
 
-    page.goto(mailed_link(db, customer["email"], "/password-reset"))
+    page.goto(delivered_link(db, customer["email"], "/password-reset"))
     page.get_by_label("New password", exact=True).fill("jo-fresh-pass-1")
     page.get_by_label("Repeat new password").fill("jo-fresh-pass-2")
     page.get_by_role("button", name="Set new password").click()
