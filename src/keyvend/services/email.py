@@ -37,7 +37,7 @@ from keyvend.schemas.common import Page
 from keyvend.schemas.email import EmailDetail, EmailPublic, EmailStatus
 from keyvend.services import business_settings
 from keyvend.services.email_events import MAILS
-from keyvend.services.pagination import PageRequest
+from keyvend.services.pagination import PageRequest, paginate_with
 
 log = logging.getLogger("keyvend.email")
 MAX_ATTEMPTS = 5
@@ -195,18 +195,7 @@ def get_list(
         wanted = recipient.strip().lower()
         query = query.where(func.lower(Email.recipient).contains(wanted, autoescape=True))
     with db.unit_of_work(read_only=True) as uow:
-        counted = select(func.count()).select_from(query.order_by(None).subquery())
-        total = int(uow.session.scalar(counted) or 0)
-        rows = uow.session.scalars(
-            query.offset((page.number - 1) * page.per_page).limit(page.per_page)
-        )
-        return Page[EmailPublic](
-            list=[_public(uow, row) for row in rows],
-            total=total,
-            page=page.number,
-            per_page=page.per_page,
-            pages=max(1, -(-total // page.per_page)),
-        )
+        return paginate_with(uow, query, page, lambda rows: [_public(uow, r) for r in rows])
 
 
 def get(db: Database, email_id: int) -> EmailDetail:

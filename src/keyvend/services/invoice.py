@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,7 +29,7 @@ from keyvend.domain.vault import new_token
 from keyvend.schemas.common import Page
 from keyvend.schemas.invoice import InvoicePublic
 from keyvend.services import business_settings
-from keyvend.services.pagination import PageRequest
+from keyvend.services.pagination import PageRequest, paginate_with
 
 NUMBER_PREFIX = "KV-"
 FREE_RENEWAL = "This order is free, so it has no renewal invoice; an admin renews it"
@@ -244,20 +244,7 @@ def get_list(
             Invoice.id.in_(select(InvoiceItem.invoice_id).where(InvoiceItem.order_id == order_id))
         )
     with db.unit_of_work(read_only=True) as uow:
-        total = int(
-            uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-            or 0
-        )
-        rows = uow.session.scalars(
-            query.offset((page.number - 1) * page.per_page).limit(page.per_page)
-        ).all()
-        return Page[InvoicePublic](
-            list=public_many(uow, rows),
-            total=total,
-            page=page.number,
-            per_page=page.per_page,
-            pages=max(1, -(-total // page.per_page)),
-        )
+        return paginate_with(uow, query, page, lambda rows: public_many(uow, rows))
 
 
 def public(uow: UnitOfWork, invoice: Invoice) -> InvoicePublic:
