@@ -17,6 +17,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from keyvend.domain.errors import InvalidInput
+from keyvend.domain.money import currency_code
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -197,10 +200,10 @@ class Settings(BaseSettings):
     @field_validator("currency")
     @classmethod
     def _iso_currency(cls, value: str) -> str:
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isascii() or not code.isalpha():
-            raise ValueError("currency must be an ISO 4217 code such as USD or EUR")
-        return code
+        try:
+            return currency_code(value)
+        except InvalidInput as exc:  # pydantic reports ValueErrors, naming the setting
+            raise ValueError(exc.message) from None
 
     @field_validator("public_url", "stripe_api_base")
     @classmethod
