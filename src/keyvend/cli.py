@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, Ope
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from keyvend import __version__
-from keyvend.adapters.mail import Mailer, mailer_for
+from keyvend.adapters.mail import mailer_for
 from keyvend.app import build_database
 from keyvend.cli_backup import backup, restore
 from keyvend.cli_output import emit, fail
@@ -125,15 +125,6 @@ def open_database(settings: Settings | None = None) -> Database:
         typer.echo(f"Error: {problem}", err=True)  # a configuration error: exit 2
         raise typer.Exit(2) from None
     return db
-
-
-def open_mailer(settings: Settings) -> Mailer | None:
-    """The SMTP sender of the settings (None without KEYVEND_SMTP_URL); a bad URL exits 2."""
-    try:
-        return mailer_for(settings)
-    except ValueError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def startup_problem(exc: Exception, settings: Settings) -> str | None:
@@ -311,7 +302,7 @@ def run_cron(as_json: bool = JSON_OPT) -> None:
     send reminders, suspend and cancel unpaid orders, remove dead sessions and carts, and
     deliver the queued emails (through KEYVEND_SMTP_URL)."""
     settings = load_settings()
-    result = cron.run(open_database(settings), open_mailer(settings))
+    result = cron.run(open_database(settings), mailer_for(settings))
     emit(
         as_json,
         dict(result),

@@ -166,6 +166,14 @@ def test_client_create_prints_a_token_that_works_over_the_api(cli: Cli, http: Te
     )
 
 
+def test_cron_refuses_a_bad_smtp_url_naming_the_setting_not_its_password(cli: Cli) -> None:
+    cli.env["KEYVEND_SMTP_URL"] = "http://user:hunter22@mail.example.com"
+    result = cli.run("cron")
+    assert result.exit_code == 2
+    assert "KEYVEND_SMTP_URL" in result.stderr
+    assert "hunter22" not in result.output + result.stderr
+
+
 def test_client_create_prints_the_token_for_people_without_json(cli: Cli) -> None:
     output = cli.ok("client", "create", "jo@example.com", "--first-name", "Jo")
     assert output.startswith("Client #1 jo@example.com\n")
