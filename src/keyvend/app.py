@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, request_response
 
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
 from keyvend.adapters.gateways import gateways_for
+from keyvend.adapters.meter import RedisMeter
 from keyvend.api import docs
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response
@@ -42,7 +43,7 @@ def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
     """The engine and vault for these settings."""
     timeout = settings.database_timeout
     engine = make_engine(settings.effective_database_url, timeout=timeout)
-    return Database(
+    database = Database(
         engine,
         KeyVault(load_secret(settings)),
         clock,
@@ -54,6 +55,10 @@ def build_database(settings: Settings, clock: Clock = utc_now) -> Database:
             mail_templates=settings.data_dir / "templates" / "email",
         ),
     )
+    if settings.redis_url:
+        # Quotas shared by every worker and host; the memory meter is the fallback.
+        database.meter = RedisMeter(settings.redis_url, fallback=database.meter)
+    return database
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="redis://host:port/db; moves rate-limit counters to Redis.",
+        description="redis://host:port/db; moves rate-limit counters and key quotas to Redis.",
     )
 
     # Serving
@@ -113,6 +113,14 @@ class Settings(BaseSettings):
         description="Default of the business setting `suspend_grace_days`: days after expiry "
         "(or an unpaid invoice's due date) before an order is suspended.",
     )
+    usage_flush_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between writes of each server process's in-memory key usage "
+        "(checks per day, last used, quota spending) to the database; a crash loses at most "
+        "this much.",
+    )
     worker_interval: float = Field(
         default=60.0,
         ge=0,
@@ -172,6 +180,11 @@ class Settings(BaseSettings):
         default="5/hour",
         description="Password-reset requests and confirmations, per client IP.",
     )
+    rate_limit_application: str = Field(
+        default="100000/minute",
+        description="Key checks by one application (Bearer application token), instead of the "
+        "caller IP's guest budgets.",
+    )
     rate_limit_whitelist: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="IPs and CIDRs that are never rate limited."
     )
@@ -225,6 +238,7 @@ class Settings(BaseSettings):
         "rate_limit_login",
         "rate_limit_authenticated",
         "rate_limit_password_reset",
+        "rate_limit_application",
     )
     @classmethod
     def _limit_notation(cls, value: str) -> str:

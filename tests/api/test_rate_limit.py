@@ -141,6 +141,7 @@ def test_every_endpoint_is_limited_by_its_roles_policy_and_the_ones_it_declares(
     assert by_policy["guest_miss"] == {
         "/api/guest/serviceapikey/check",
         "/api/guest/serviceapikey/get_info",
+        "/api/guest/serviceapikey/verify",
     }
 
 

@@ -230,7 +230,8 @@ def test_a_bad_custom_parameter_name_is_refused_naming_it_and_the_rule(name: str
 def test_an_unknown_config_key_is_refused_naming_it_and_the_known_keys(key: str) -> None:
     assert refusal({key: "1"}) == (
         f"Unknown config key '{key}': expected one of "
-        "length, split, split_interval, case, prefix or custom_<name>"
+        "length, split, split_interval, case, prefix, quota, quota_period, rate_limit "
+        "or custom_<name>"
     )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from keyvend.api import auth
+from keyvend.api.applications import as_application, bearer_token
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
@@ -20,6 +21,7 @@ from keyvend.edge.client_address import client_ip
 from keyvend.edge.cookies import write_cookies
 from keyvend.edge.off_loop import in_thread, key_read
 from keyvend.edge.ratelimit import Verdict, guard
+from keyvend.observability.metrics import NOT_FOUND as MISSED
 from keyvend.observability.metrics import (
     check_outcome,
     failure_outcome,
@@ -29,7 +31,11 @@ from keyvend.observability.metrics import (
 
 security_log = structlog.get_logger("keyvend.security")
 # Key checks that miss the fast lane (form bodies, credentials) are counted here.
-KEY_CHECKS = {("guest", "serviceapikey", "check"), ("guest", "serviceapikey", "get_info")}
+KEY_CHECKS = {
+    ("guest", "serviceapikey", "check"),
+    ("guest", "serviceapikey", "get_info"),
+    ("guest", "serviceapikey", "verify"),
+}
 
 
 async def api_call(request: Request) -> JSONResponse:
@@ -80,6 +86,8 @@ def _observe(
     if (found.role, found.module, found.method) in KEY_CHECKS:
         valid = result.get("valid") if isinstance(result, dict) else result
         outcome = failure_outcome(failed) if failed else check_outcome(bool(valid))
+        if found.missed is not None and result is not None and found.missed(result):
+            outcome = MISSED
         record_check(outcome, seconds)
 
 
@@ -102,6 +110,16 @@ async def not_a_call(request: Request) -> JSONResponse:
 
 def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdict) -> Any:
     """Rate limits, authentication and validation, then the handler (in a worker thread)."""
+    token = bearer_token(call.request.headers.get("authorization"))
+    if found.applications and token is not None:
+        return as_application(
+            call.request.scope,
+            call.db,
+            token,
+            lambda: _handle(found, call, params),
+            verdict=verdict,
+            missed=found.missed,
+        )
     return guard(
         call.request.scope,
         lambda: _handle(found, call, params),
@@ -109,6 +127,7 @@ def _execute(found: Endpoint, call: Call, params: dict[str, Any], verdict: Verdi
         verdict=verdict,
         identify=lambda: _identify(found, call),
         login=_login_named(params) if "login" in found.policies else None,
+        missed=found.missed,
     )
 
 

@@ -1,44 +1,64 @@
 """The fast lane for the key check: plain ASGI in front of the router.
 
-`guest/serviceapikey/check` and `get_info` are what every customer application calls, often
-on every request it serves. The common shape of that call (JSON body or query string, no
-credentials) is answered here without building Starlette request and response objects, with
-the same rate limiting, services and error envelope as every other call. Anything unusual
-(form bodies, credentials, CSRF headers, a key that is not a string, a large body) is handed
-to the general dispatcher untouched, so both paths give the same answers. Behind a trusted
-proxy the check stays here: the proxy layer outside has already put the forwarded client in
-the scope, and both lanes count that client with the same `guard` and the registry's policies.
+`guest/serviceapikey/check`, `get_info` and `verify` are what every customer application
+calls, often on every request it serves. The common shape of that call (JSON body or query
+string, no credentials or an application token) is answered here without building Starlette
+request and response objects, with the same rate limiting, services and error envelope as
+every other call. Anything unusual (form bodies, Basic credentials, CSRF headers, a key that
+is not a string, a large body) is handed to the general dispatcher untouched, so both paths
+give the same answers. Behind a trusted proxy the check stays here: the proxy layer outside
+has already put the forwarded client in the scope, and both lanes count that client with the
+same `guard` (or `as_application`) and the registry's policies.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keyvend.api.applications import as_application
 from keyvend.api.endpoints.fields import MAX_KEY_PARAM
 from keyvend.api.envelope import error_response
 from keyvend.api.params import nest
 from keyvend.api.registry import ENDPOINTS
 from keyvend.db.unit_of_work import Database
+from keyvend.domain.quota import MAX_COST
 from keyvend.edge.off_loop import key_read
 from keyvend.edge.ratelimit import Verdict, guard
-from keyvend.observability.metrics import check_outcome, failure_outcome, record_check
-from keyvend.services import serviceapikey
+from keyvend.observability.metrics import (
+    NOT_FOUND,
+    check_outcome,
+    failure_outcome,
+    record_check,
+)
+from keyvend.services import serviceapikey, verification
 
 CHECK = "/api/guest/serviceapikey/check"
 GET_INFO = "/api/guest/serviceapikey/get_info"
+VERIFY = "/api/guest/serviceapikey/verify"
 CALLS = {
     CHECK: ("guest", "serviceapikey", "check"),
     GET_INFO: ("guest", "serviceapikey", "get_info"),
+    VERIFY: ("guest", "serviceapikey", "verify"),
 }
 MAX_FAST_BODY = 4096
 _TRUE = b'{"result":true,"error":null}'
 _FALSE = b'{"result":false,"error":null}'
-_BAIL_HEADERS = {b"authorization", b"x-csrf-token"}
+_BEARER = b"bearer "
+
+
+class Answer(NamedTuple):
+    body: bytes
+    valid: bool
+    missed: bool = False  # a verify of a key that does not exist (counts as a miss)
+
+
+def _missed(answer: Answer) -> bool:
+    return answer.missed
 
 
 class HotPath:
@@ -50,7 +70,8 @@ class HotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path") if scope["type"] == "http" else None
-        if path not in CALLS or scope["method"] not in ("GET", "POST") or _unusual(scope):
+        token = _usual(scope) if path in CALLS and scope["method"] in ("GET", "POST") else False
+        if token is False:
             await self.app(scope, receive, send)
             return
         body, complete = await _read_body(receive) if scope["method"] == "POST" else (b"", True)
@@ -58,27 +79,40 @@ class HotPath:
         if params is None:  # not the common shape: let the general dispatcher decide
             await self.app(scope, _replay(body, None if complete else receive), send)
             return
-        await self._answer(scope, send, path, params.get("key") or "")
+        await self._answer(scope, send, str(path), params, token)
 
-    async def _answer(self, scope: Scope, send: Send, path: str, key: str) -> None:
+    async def _answer(
+        self, scope: Scope, send: Send, path: str, params: dict[str, Any], token: str | None
+    ) -> None:
         db: Database = scope["app"].state.db
         verdict = Verdict()
         policies = self.policies[path]
+        key = params.get("key") or ""
+        cost = params.get("cost", 1)
         started = time.perf_counter()
-        try:
-            body, valid = await key_read(
-                db,
-                lambda: guard(
-                    scope, lambda: _body(db, path, key), policies=policies, verdict=verdict
-                ),
+
+        def answer() -> Answer:
+            if token is not None:
+                run = lambda: _body(db, path, key, cost)  # noqa: E731
+                return as_application(scope, db, token, run, verdict=verdict, missed=_missed)
+            return guard(
+                scope,
+                lambda: _body(db, path, key, cost),
+                policies=policies,
+                verdict=verdict,
+                missed=_missed,
             )
+
+        try:
+            body, valid, missed = await key_read(db, answer)
         except Exception as exc:
             record_check(failure_outcome(exc), time.perf_counter() - started)
             response = error_response(exc)
             response.headers.update(verdict.headers())
             await response(scope, _replay(b"", None), send)
             return
-        record_check(check_outcome(valid), time.perf_counter() - started)
+        outcome = NOT_FOUND if missed else check_outcome(valid)
+        record_check(outcome, time.perf_counter() - started)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)),
@@ -89,22 +123,33 @@ class HotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _body(db: Database, path: str, key: str) -> tuple[bytes, bool]:
+def _body(db: Database, path: str, key: str, cost: int) -> Answer:
     """The answer's bytes, and whether the key was valid (for the metrics)."""
     if path == CHECK:
         valid = serviceapikey.check(db, key)
-        return (_TRUE if valid else _FALSE), valid
+        return Answer(_TRUE if valid else _FALSE, valid)
+    if path == VERIFY:
+        found = verification.verify(db, key, cost=cost)
+        body = json.dumps({"result": found.to_api(), "error": None}, separators=(",", ":"))
+        return Answer(body.encode(), found.valid, found.missed)
     info = serviceapikey.get_info(db, key)
-    return json.dumps({"result": info, "error": None}).encode(), bool(info["valid"])
+    return Answer(json.dumps({"result": info, "error": None}).encode(), bool(info["valid"]))
 
 
-def _unusual(scope: Scope) -> bool:
+def _usual(scope: Scope) -> str | Literal[False] | None:
+    """The application token of a call of the common shape (None: no token); False for a
+    call the dispatcher must answer (Basic credentials, CSRF header, a form body)."""
+    token: str | None = None
     for name, value in scope["headers"]:
-        if name in _BAIL_HEADERS:
-            return True
-        if name == b"content-type" and not value.startswith(b"application/json"):
-            return True
-    return False
+        if name == b"authorization":
+            if value[:7].lower() != _BEARER:
+                return False
+            token = value[7:].decode("latin-1").strip()
+        elif name == b"x-csrf-token" or (
+            name == b"content-type" and not value.startswith(b"application/json")
+        ):
+            return False
+    return token
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -138,6 +183,9 @@ def _params(scope: Scope, body: bytes) -> dict[str, Any] | None:
     key = params.get("key")
     if key is not None and not isinstance(key, str):
         return None
+    cost = params.get("cost", 1)
+    if type(cost) is not int or not 0 <= cost <= MAX_COST:
+        return None  # a string from the query, or out of range: the dispatcher decides
     if isinstance(key, str) and (
         len(key) > MAX_KEY_PARAM or "\x00" in key or not key.isprintable()
     ):

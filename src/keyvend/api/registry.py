@@ -85,6 +85,8 @@ class Endpoint:
     inline: bool = False  # run on the event loop: only for short, non-blocking-enough calls
     limits: Policies = ()  # rate-limit policies beyond the role's default (login, ...)
     gateway: bool = False  # calls a payment gateway: may wait longer than the database timeout
+    applications: bool = False  # accepts application tokens (Bearer), see `api.applications`
+    missed: Callable[[Any], bool] | None = None  # whether a result found no key (guest_miss)
 
     @property
     def policies(self) -> Policies:
@@ -112,6 +114,8 @@ def endpoint(
     inline: bool = False,
     limits: Policies = (),
     gateway: bool = False,
+    applications: bool = False,
+    missed: Callable[[Any], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
@@ -119,7 +123,9 @@ def endpoint(
         key = (role, module, method)
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
         assert set(limits) <= POLICIES.keys(), f"unknown rate-limit policy in {limits}"
-        ENDPOINTS[key] = Endpoint(role, module, method, params, handler, inline, limits, gateway)
+        ENDPOINTS[key] = Endpoint(
+            role, module, method, params, handler, inline, limits, gateway, applications, missed
+        )
         return handler
 
     return register

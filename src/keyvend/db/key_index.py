@@ -18,13 +18,15 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from keyvend.db.engine import make_engine
-from keyvend.db.models import ApiKeyService, Extension, Order
+from keyvend.db.models import ApiKeyService, Extension, Order, QuotaUsage
 
 # The extension's row drives the result, so one round trip also tells an inactive module apart.
+# A key replaced by a reset with overlap is still found by its previous digest (both columns
+# are uniquely indexed: the databases probe the two indexes, no scan).
 _LOOKUP = (
     select(
         Extension.status,
@@ -33,11 +35,24 @@ _LOOKUP = (
         ApiKeyService.config,
         Order.status,
         Order.expires_at,
+        ApiKeyService.order_id,
+        ApiKeyService.previous_digest,
+        ApiKeyService.previous_until,
     )
     .select_from(Extension)
-    .outerjoin(ApiKeyService, ApiKeyService.key_digest == bindparam("digest"))
+    .outerjoin(
+        ApiKeyService,
+        or_(
+            ApiKeyService.key_digest == bindparam("digest"),
+            ApiKeyService.previous_digest == bindparam("digest"),
+        ),
+    )
     .outerjoin(Order, Order.id == ApiKeyService.order_id)
     .where(Extension.name == bindparam("module"))
+)
+# What an order's key has spent in a quota window, for a meter meeting the window first.
+_SPENT = select(QuotaUsage.used).where(
+    QuotaUsage.order_id == bindparam("order_id"), QuotaUsage.window == bindparam("window")
 )
 
 
@@ -53,6 +68,9 @@ class KeyRow(NamedTuple):
     config: dict[str, Any]
     order_status: str | None
     expires_at: datetime | None
+    order_id: int = 0
+    previous_digest: bytes | None = None  # the key replaced by a reset with overlap
+    previous_until: datetime | None = None  # ... which works until then
 
 
 class KeyIndex:
@@ -64,32 +82,33 @@ class KeyIndex:
         url = engine.url.render_as_string(hide_password=False)
         self._engine = make_engine(url, pooled=False, timeout=timeout)
         self._timeout_ms = max(1, int(timeout * 1000))
-        compiled = _LOOKUP.compile(dialect=engine.dialect)
-        self._sql = compiled.string
-        # SQLite takes the parameters as a tuple in statement order, PostgreSQL as a dict.
-        self._arrange: Callable[[dict[str, Any]], Any] = (
-            itemgetter(*compiled.positiontup) if compiled.positiontup else _as_is
-        )
+        self._sql, self._arrange = _compiled(_LOOKUP, engine)
+        self._spent_sql, self._arrange_spent = _compiled(_SPENT, engine)
         self._local = threading.local()
 
     def find(self, digest: bytes, module: str) -> KeyRow | None:
         """The module's status and the key's row; None if the module has no status row."""
-        params = self._arrange({"digest": digest, "module": module})
+        row = self._execute(self._sql, self._arrange({"digest": digest, "module": module}))
+        return None if row is None else _to_key_row(row)
+
+    def spent(self, order_id: int, window: str) -> int:
+        """What the database holds as spent by `order_id`'s key in quota `window`."""
+        params = self._arrange_spent({"order_id": order_id, "window": window})
+        row = self._execute(self._spent_sql, params)
+        return int(row[0]) if row is not None else 0
+
+    def _execute(self, sql: str, params: Any) -> Any:
         try:
-            row = self._execute(params)
+            # One driver cursor per thread, reused. fetchall() reads the result to its end,
+            # so SQLite resets the statement and holds no read snapshot between checks.
+            rows = self._cursor().execute(sql, params).fetchall()
         except Exception as exc:
             self._drop_connection()  # a broken or stale connection is never reused
             dbapi_error = self._engine.dialect.loaded_dbapi.Error
             if isinstance(exc, dbapi_error):
                 # Raw cursors raise the driver's errors; callers expect SQLAlchemy's wrappers.
-                raise DBAPIError.instance(self._sql, params, exc, dbapi_error) from exc
+                raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
             raise
-        return None if row is None else _to_key_row(row)
-
-    def _execute(self, params: Any) -> Any:
-        # One driver cursor per thread, reused. fetchall() reads the result to its end, so
-        # SQLite resets the statement and holds no read snapshot between checks.
-        rows = self._cursor().execute(self._sql, params).fetchall()
         return rows[0] if rows else None
 
     def _cursor(self) -> Any:
@@ -131,6 +150,14 @@ def _tune_postgresql(driver: Any, timeout_ms: int) -> None:
     driver.adapters.register_loader("jsonb", TextLoader)
 
 
+def _compiled(statement: Any, engine: Engine) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """The statement's SQL for this dialect, and how to arrange its parameters: SQLite takes
+    them as a tuple in statement order, PostgreSQL as a dict."""
+    compiled = statement.compile(dialect=engine.dialect)
+    positions = compiled.positiontup
+    return compiled.string, (itemgetter(*positions) if positions else _as_is)
+
+
 def _as_is(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
@@ -144,18 +171,25 @@ def _decoded(text: str) -> dict[str, Any]:
 
 
 def _to_key_row(row: Any) -> KeyRow:
-    module_status, digest, enabled, config, order_status, expires_at = row
+    module_status, digest, enabled, config, status, expires_at, order_id, previous, until = row
     if isinstance(config, str):
         config = _decoded(config)
-    if isinstance(expires_at, str):  # SQLite keeps UTC datetimes as naive ISO text
-        expires_at = datetime.fromisoformat(expires_at)
-    if expires_at is not None and expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=UTC)
     return KeyRow(
         module_status=module_status,
         digest=bytes(digest) if digest is not None else None,
         enabled=bool(enabled),
         config=config or {},
-        order_status=order_status,
-        expires_at=expires_at,
+        order_status=status,
+        expires_at=_utc(expires_at),
+        order_id=order_id or 0,
+        previous_digest=bytes(previous) if previous is not None else None,
+        previous_until=_utc(until),
     )
+
+
+def _utc(value: Any) -> datetime | None:
+    if isinstance(value, str):  # SQLite keeps UTC datetimes as naive ISO text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None

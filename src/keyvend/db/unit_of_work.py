@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from keyvend.adapters.meter import MemoryMeter, Meter
 from keyvend.db.engine import READ_ONLY
 from keyvend.db.key_index import KeyIndex
 from keyvend.db.models import Event
+from keyvend.db.usage_tally import UsageTally
 from keyvend.domain.errors import Conflict
 from keyvend.domain.shop import Shop
 from keyvend.domain.vault import KeyVault
@@ -31,7 +33,9 @@ def utc_now() -> datetime:
 
 
 class Database:
-    """The engine plus what every unit of work needs: vault, clock and the shop's facts."""
+    """The engine plus what every unit of work needs (vault, clock, the shop's facts), and
+    what the key checks of this process share: the key index, the usage tally and the
+    quota meter (in memory unless the app passes a Redis one)."""
 
     def __init__(
         self,
@@ -41,6 +45,7 @@ class Database:
         *,
         timeout: float = 5.0,
         shop: Shop | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.engine = engine
         self.vault = vault
@@ -51,6 +56,10 @@ class Database:
         # event loop would run inline go to a thread instead (see `edge.off_loop`).
         self.reads_block = engine.dialect.name == "postgresql"
         self.keys = KeyIndex(engine, timeout=timeout)
+        self.usage = UsageTally()
+        self.meter: Meter = meter or MemoryMeter(
+            seed=self.keys.spent, clock=lambda: clock().timestamp()
+        )
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False

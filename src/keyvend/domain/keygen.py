@@ -10,6 +10,7 @@ from typing import Any
 
 from keyvend.domain.coerce import to_bool, to_int, to_number_if_numeric
 from keyvend.domain.errors import InvalidInput
+from keyvend.domain.quota import parse_limits
 
 MIN_LENGTH = 16
 MAX_LENGTH = 256
@@ -19,14 +20,17 @@ MAX_CUSTOM_PARAMS = 100
 MAX_CUSTOM_VALUE = 1000
 _PREFIX = re.compile(r"[A-Za-z0-9_]{0,16}")
 _PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-_BUILTIN = ("length", "split", "split_interval", "case", "prefix")
+_FORMAT = ("length", "split", "split_interval", "case", "prefix")
+_LIMITS = ("quota", "quota_period", "rate_limit")  # domain.quota
+_BUILTIN = _FORMAT + _LIMITS
 
 ParamValue = str | int | float
 
 
 @dataclass(frozen=True)
 class KeyFormat:
-    """A validated API-key product config: the key format plus custom parameters."""
+    """A validated API-key product config: the key format, the key's limits (quota,
+    quota_period, rate_limit; see `domain.quota`) and custom parameters."""
 
     length: int = 32
     split: bool = True
@@ -34,6 +38,7 @@ class KeyFormat:
     case: str = "upper"
     prefix: str = ""
     params: dict[str, ParamValue] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)  # only the limits that are set
 
     def to_config(self) -> dict[str, Any]:
         """The stored form, as FOSSBilling keeps it (custom params under `custom_`)."""
@@ -44,6 +49,7 @@ class KeyFormat:
             "case": self.case,
             "prefix": self.prefix,
         }
+        config.update(self.limits)
         config.update({CUSTOM_PREFIX + name: value for name, value in self.params.items()})
         return config
 
@@ -74,7 +80,8 @@ def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
             "prefix must be at most 16 letters, digits or underscores", field="prefix"
         )
     params = _parse_params(raw)
-    return KeyFormat(length, split, interval, case.strip().lower(), prefix, params)
+    limits = parse_limits(raw)
+    return KeyFormat(length, split, interval, case.strip().lower(), prefix, params, limits)
 
 
 def _parse_params(raw: Mapping[str, Any]) -> dict[str, ParamValue]:

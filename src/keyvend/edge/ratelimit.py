@@ -64,6 +64,10 @@ POLICIES: dict[str, Policy] = {
     "guest_miss": Policy(counts_calls=False, counts_misses=True),
     # Every reset request and confirmation counts, so nobody floods inboxes with links.
     "password_reset": Policy(),
+    # Key checks with an application token: counted per application (the `subject`), never
+    # per caller IP, and misses do not count: an application's customers cannot be locked
+    # out by whoever sends it bad keys.
+    "application": Policy(),
 }
 
 
@@ -97,16 +101,20 @@ def guard(
     verdict: Verdict,
     identify: Callable[[], str | None] | None = None,
     login: str | None = None,
+    subject: str | None = None,
+    missed: Callable[[T], bool] | None = None,
 ) -> T:
-    """`run()` one call under its policies: the per-IP budgets first, then, once `identify`
-    has named the account (raising if the credentials are wrong), the per-account ones; a
-    call that finds no key counts as a miss; a failed login counts against the IP and the
-    `login` it named, a successful one clears both. RateLimited when a budget is spent."""
+    """`run()` one call under its policies: the per-IP budgets first (per `subject`
+    instead, an application, when given), then, once `identify` has named the account
+    (raising if the credentials are wrong), the per-account ones; a call that finds no key
+    (NotFound, or a result that `missed` says found none) counts as a miss; a failed login
+    counts against the IP and the `login` it named, a successful one clears both.
+    RateLimited when a budget is spent."""
     limiter: RateLimiter = scope["app"].state.limiter
     ip = client_ip(scope)
     limited = not limiter.exempt(ip)
     if limited:
-        limiter.before_call(ip, policies, verdict)
+        limiter.before_call(subject or ip, policies, verdict)
         limiter.before_login(login, policies, verdict)
     account = identify() if identify is not None else None
     if not limited:
@@ -121,6 +129,8 @@ def guard(
     except LoginFailed:
         limiter.count_failure(ip, login, policies)
         raise
+    if missed is not None and missed(result):
+        limiter.count_miss(ip, policies)
     limiter.clear_failures(login, policies)
     return result
 
@@ -191,6 +201,7 @@ class RateLimiter:
             "login": parse(settings.rate_limit_login),
             "authenticated": parse(settings.rate_limit_authenticated),
             "password_reset": parse(settings.rate_limit_password_reset),
+            "application": parse(settings.rate_limit_application),
         }
         self.whitelist = _networks(settings.rate_limit_whitelist)
         self.clock = clock
@@ -221,6 +232,12 @@ class RateLimiter:
         for name in policies:
             if POLICIES[name].per_account:
                 self._count(name, f"account:{account}", verdict, cost=1)
+
+    def count_bad_token(self, ip: str, verdict: Verdict) -> None:
+        """A wrong application token spends one of the IP's `guest` calls, so guessing
+        tokens is as limited as any anonymous call; RateLimited once they are spent."""
+        if not self.exempt(ip):
+            self._count("guest", ip, verdict, cost=1)
 
     def before_login(self, login: str | None, policies: Policies, verdict: Verdict) -> None:
         """Refuse a login naming an account whose failure budget is spent (from any IP)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from keyvend.db.models import ApiKeyService, Order
 from keyvend.db.unit_of_work import UnitOfWork
@@ -84,7 +84,9 @@ def assign_new_key(uow: UnitOfWork, service: ApiKeyService) -> str:
         key = generate_key(fmt)
         digest = uow.vault.key_digest(key)
         taken = uow.session.scalar(
-            select(ApiKeyService.id).where(ApiKeyService.key_digest == digest)
+            select(ApiKeyService.id).where(
+                or_(ApiKeyService.key_digest == digest, ApiKeyService.previous_digest == digest)
+            )
         )
         if taken is None:
             service.key_digest = digest

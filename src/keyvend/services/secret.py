@@ -188,13 +188,14 @@ def _move_keys(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> int:
         uow.session.execute(text("LOCK TABLE service_apikey IN EXCLUSIVE MODE"))
     moved, after = 0, 0
     while rows := uow.session.execute(
-        select(ApiKeyService.id, ApiKeyService.key_ciphertext)
+        select(ApiKeyService.id, ApiKeyService.key_ciphertext, ApiKeyService.previous_ciphertext)
         .where(ApiKeyService.id > after)
         .order_by(ApiKeyService.id)
         .limit(BATCH)
     ).all():
         uow.session.execute(
-            update(ApiKeyService), [_moved(r.id, r.key_ciphertext, old, new) for r in rows]
+            update(ApiKeyService),
+            [_moved(r.id, r.key_ciphertext, r.previous_ciphertext, old, new) for r in rows],
         )
         moved, after = moved + len(rows), rows[-1].id
     return moved
@@ -227,9 +228,13 @@ def _move_emails(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> None:
         after = rows[-1].id
 
 
-def _moved(service_id: int, blob: bytes, old: KeyVault, new: KeyVault) -> dict[str, object]:
+def _moved(
+    service_id: int, blob: bytes, previous: bytes | None, old: KeyVault, new: KeyVault
+) -> dict[str, object]:
+    """A key's row under the new secret, with the key a reset with overlap replaced."""
     try:
         key = old.decrypt_key(blob)
+        previous_key = old.decrypt_key(previous) if previous is not None else None
     except UndecryptableKey:
         raise SecretMismatch(
             f"API key #{service_id} cannot be read with the current secret key; nothing was changed"
@@ -238,6 +243,8 @@ def _moved(service_id: int, blob: bytes, old: KeyVault, new: KeyVault) -> dict[s
         "id": service_id,
         "key_digest": new.key_digest(key),
         "key_ciphertext": new.encrypt_key(key),
+        "previous_digest": new.key_digest(previous_key) if previous_key is not None else None,
+        "previous_ciphertext": new.encrypt_key(previous_key) if previous_key is not None else None,
     }
 
 

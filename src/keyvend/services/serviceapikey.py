@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,11 +11,11 @@ from sqlalchemy.exc import DBAPIError
 
 from keyvend.db.key_index import KeyRow
 from keyvend.db.models import ApiKeyService
-from keyvend.db.unit_of_work import Clock, Database, UnitOfWork
+from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
 from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
-from keyvend.domain.order_states import is_valid
 from keyvend.domain.vault import same
+from keyvend.domain.verification import VerifyCode, state_code
 from keyvend.services import extension
 from keyvend.services.apikey_type import assign_new_key
 
@@ -24,22 +25,37 @@ NO_TARGET = "You must provide either the API key or API key order ID in order to
 NO_CHANGE = "To change the API key, please use the reset function rather than updating it."
 # Longest possible key: prefix (16) + hex (256) + dashes (255); anything longer cannot exist.
 MAX_KEY_TEXT = 16 + MAX_LENGTH * 2
+MAX_OVERLAP = 7 * 24 * 3600  # seconds an old key may keep working after a reset
 security_log = logging.getLogger("keyvend.security")
 
 
 def check(db: Database, key: str) -> bool:
     """Whether the key is valid: order active, not expired, key enabled."""
-    return _is_valid(lookup(db, key), db.clock)
+    now = db.clock()
+    return state(db, lookup(db, key, now), now) is VerifyCode.VALID
 
 
 def get_info(db: Database, key: str) -> dict[str, Any]:
     """Validity plus the custom parameters of the key's product."""
-    row = lookup(db, key)
-    return {"valid": _is_valid(row, db.clock), "config": custom_params(row.config)}
+    now = db.clock()
+    row = lookup(db, key, now)
+    valid = state(db, row, now) is VerifyCode.VALID
+    return {"valid": valid, "config": custom_params(row.config)}
 
 
-def lookup(db: Database, key: str) -> KeyRow:
-    """One statement, one indexed probe by HMAC digest; NotFound for keys that do not exist."""
+def state(db: Database, row: KeyRow, now: datetime, *, count: bool = True) -> VerifyCode:
+    """The found key's state code, counted in the usage tally unless `count` is False."""
+    code = state_code(
+        enabled=row.enabled, status=row.order_status or "", expires_at=row.expires_at, now=now
+    )
+    if count:
+        db.usage.count(row.order_id, code, now)
+    return code
+
+
+def lookup(db: Database, key: str, now: datetime) -> KeyRow:
+    """One statement, one indexed probe by HMAC digest; NotFound for keys that do not exist,
+    including a key replaced by a reset whose overlap has ended."""
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(NO_KEY, field="key")
     if len(key) > MAX_KEY_TEXT:
@@ -54,14 +70,20 @@ def lookup(db: Database, key: str) -> KeyRow:
         raise
     if row is None or row.module_status != extension.ACTIVE:
         raise ModuleInactive(extension.APIKEY)
-    if row.digest is None or not same(row.digest, digest):
+    if row.digest is None:
         raise NotFound(NO_SUCH_KEY)
-    return row
+    if same(row.digest, digest) or _overlapping(row, digest, now):
+        return row
+    raise NotFound(NO_SUCH_KEY)
 
 
-def _is_valid(row: KeyRow, clock: Clock) -> bool:
-    return is_valid(
-        enabled=row.enabled, status=row.order_status or "", expires_at=row.expires_at, clock=clock
+def _overlapping(row: KeyRow, digest: bytes, now: datetime) -> bool:
+    """The key a reset replaced, still inside its overlap."""
+    return (
+        row.previous_digest is not None
+        and row.previous_until is not None
+        and now < row.previous_until
+        and same(row.previous_digest, digest)
     )
 
 
@@ -94,12 +116,20 @@ def reset(
     order_id: int | None = None,
     key: str | None = None,
     client_id: int | None = None,
+    overlap: int = 0,
 ) -> bool:
-    """Issue a new key in the service's current format; the old key dies at once."""
+    """Issue a new key in the service's current format. The old key dies at once, or keeps
+    working `overlap` seconds beside the new one (a key replaced earlier dies now)."""
     if order_id is None and not key:
         raise InvalidInput(NO_TARGET)
+    if not 0 <= overlap <= MAX_OVERLAP:
+        raise InvalidInput(
+            f"overlap must be a whole number of seconds from 0 to {MAX_OVERLAP} (7 days)",
+            field="overlap",
+        )
     with db.unit_of_work() as uow:
         service = _service(uow, order_id=order_id, key=key, client_id=client_id)
+        _keep_previous(uow, service, overlap)
         assign_new_key(uow, service)
         uow.commit()
     # A security event, never with the key; the caller (actor) comes from the log context.
@@ -108,6 +138,16 @@ def reset(
         extra={"security_event": "key_reset", "order_id": service.order_id, "client_id": client_id},
     )
     return True
+
+
+def _keep_previous(uow: UnitOfWork, service: ApiKeyService, overlap: int) -> None:
+    """Remember the current key for `overlap` seconds (0: forget any previous one)."""
+    if overlap:
+        service.previous_digest = service.key_digest
+        service.previous_ciphertext = service.key_ciphertext
+        service.previous_until = uow.now() + timedelta(seconds=overlap)
+    else:
+        service.previous_digest = service.previous_ciphertext = service.previous_until = None
 
 
 def _service(

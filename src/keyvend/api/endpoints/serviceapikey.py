@@ -1,16 +1,38 @@
-"""serviceapikey: check and read keys (guest), update and reset them (admin, client)."""
+"""serviceapikey: check, read and verify keys (guest, or an application with its token),
+update and reset them (admin, client)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from keyvend.api.endpoints.fields import Config, Id, Key
 from keyvend.api.registry import Call, Params, endpoint
-from keyvend.services import serviceapikey
+from keyvend.domain.quota import MAX_COST
+from keyvend.domain.verification import VerifyCode
+from keyvend.services import serviceapikey, verification
+
+Cost = Annotated[
+    int, Field(ge=0, le=MAX_COST, description="Quota to spend: 1 by default, 0 to only look.")
+]
+Overlap = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=serviceapikey.MAX_OVERLAP,
+        description="Seconds the old key keeps working beside the new one (at most 7 days).",
+    ),
+]
 
 
 class KeyParams(Params):
     key: Key | None = None
+
+
+class VerifyParams(Params):
+    key: Key | None = None
+    cost: Cost = 1
 
 
 class UpdateParams(Params):
@@ -23,20 +45,58 @@ class UpdateParams(Params):
 class ResetParams(Params):
     order_id: Id | None = None
     key: Key | None = None
+    overlap: Overlap = 0
+
+
+def _missed(result: dict[str, Any]) -> bool:
+    return bool(result["code"] == VerifyCode.NOT_FOUND)
 
 
 # The hot path: a single indexed probe (tens of microseconds) runs on the event loop, which
 # costs less than handing it to a worker thread.
-@endpoint("guest", "serviceapikey", "check", KeyParams, inline=True, limits=("guest_miss",))
+@endpoint(
+    "guest",
+    "serviceapikey",
+    "check",
+    KeyParams,
+    inline=True,
+    limits=("guest_miss",),
+    applications=True,
+)
 def check(call: Call, p: KeyParams) -> bool:
     """Whether an API key is valid (order active, not expired, key enabled)."""
     return serviceapikey.check(call.db, p.key or "")
 
 
-@endpoint("guest", "serviceapikey", "get_info", KeyParams, inline=True, limits=("guest_miss",))
+@endpoint(
+    "guest",
+    "serviceapikey",
+    "get_info",
+    KeyParams,
+    inline=True,
+    limits=("guest_miss",),
+    applications=True,
+)
 def get_info(call: Call, p: KeyParams) -> dict[str, Any]:
     """Validity of an API key plus its custom parameters: {valid, config}."""
     return serviceapikey.get_info(call.db, p.key or "")
+
+
+@endpoint(
+    "guest",
+    "serviceapikey",
+    "verify",
+    VerifyParams,
+    inline=True,
+    limits=("guest_miss",),
+    applications=True,
+    missed=_missed,
+)
+def verify(call: Call, p: VerifyParams) -> dict[str, Any]:
+    """Verify an API key and spend `cost` of its quota: always a result, {valid, code,
+    config, expires_at, quota}, code one of VALID, NOT_FOUND, DISABLED, EXPIRED, SUSPENDED,
+    CANCELED, PENDING, USAGE_EXCEEDED, RATE_LIMITED."""
+    return verification.verify(call.db, p.key or "", cost=p.cost).to_api()
 
 
 @endpoint("admin", "serviceapikey", "update", UpdateParams)
@@ -49,11 +109,15 @@ def update(call: Call, p: UpdateParams) -> bool:
 
 @endpoint("admin", "serviceapikey", "reset", ResetParams)
 def admin_reset(call: Call, p: ResetParams) -> bool:
-    """Issue a new key for an order (by order_id or key); the old key dies at once."""
-    return serviceapikey.reset(call.db, order_id=p.order_id, key=p.key)
+    """Issue a new key for an order (by order_id or key); the old key dies at once, or
+    keeps working `overlap` seconds beside the new one."""
+    return serviceapikey.reset(call.db, order_id=p.order_id, key=p.key, overlap=p.overlap)
 
 
 @endpoint("client", "serviceapikey", "reset", ResetParams)
 def client_reset(call: Call, p: ResetParams) -> bool:
-    """Issue a new key for one of your own orders (by order_id or key)."""
-    return serviceapikey.reset(call.db, order_id=p.order_id, key=p.key, client_id=call.actor_id)
+    """Issue a new key for one of your own orders (by order_id or key), optionally keeping
+    the old one working `overlap` seconds."""
+    return serviceapikey.reset(
+        call.db, order_id=p.order_id, key=p.key, client_id=call.actor_id, overlap=p.overlap
+    )
