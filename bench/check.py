@@ -178,7 +178,9 @@ def database(backend: str) -> Iterator[str | None]:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def seeded(backend: str, count: int, stack: ExitStack) -> tuple[dict[str, str], list[str], float]:
+def seeded(
+    backend: str, count: int, stack: ExitStack, *, limits: dict[str, object] | None = None
+) -> tuple[dict[str, str], list[str], float]:
     """A fresh database with `count` keys: the server's environment, sample keys, seconds."""
     data_dir = Path(tempfile.mkdtemp(prefix="keyvend-bench-"))
     stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
@@ -196,7 +198,7 @@ def seeded(backend: str, count: int, stack: ExitStack) -> tuple[dict[str, str], 
     upgrade(db.engine)
     extension.ensure_installed(db)
     started = time.perf_counter()
-    keys = seed_keys(db, count)
+    keys = seed_keys(db, count, limits=limits)
     seconds = time.perf_counter() - started
     db.dispose()
     os.sync()  # no writeback of the seeded pages competes with the measurement

@@ -5,9 +5,10 @@
 
 Calls the ASGI app directly with a check request and times, in interleaved rounds, the whole
 check, the bare Starlette endpoint of `bench.bare_app`, and the check's parts (key digest,
-key-index probe, service call). Prints the median microseconds per call of each. Far less
-noisy than a wrk run, so it is the yardstick for changes to the hot path; wrk (`bench.check`)
-remains the measure of what a client sees.
+key-index probe, service call, and the service call with usage counting switched off, whose
+difference is what counting usage costs a check). Prints the median microseconds per call
+of each. Far less noisy than a wrk run, so it is the yardstick for changes to the hot path;
+wrk (`bench.check`) remains the measure of what a client sees.
 """
 
 from __future__ import annotations
@@ -100,10 +101,13 @@ def main() -> None:
         f"median of {args.rounds} rounds x {args.calls} calls"
     )
     for name, samples in results.items():
-        print(f"  {name:<28} {statistics.median(samples):7.2f} us/call")
+        print(f"  {name:<32} {statistics.median(samples):7.2f} us/call")
     check = statistics.median(results["check (ASGI app)"])
     bare = statistics.median(results["bare endpoint (ASGI app)"])
-    print(f"  check minus bare endpoint    {check - bare:7.2f} us/call")
+    print(f"  check minus bare endpoint        {check - bare:7.2f} us/call")
+    counted = statistics.median(results["serviceapikey.check"])
+    uncounted = statistics.median(results["serviceapikey.check, usage off"])
+    print(f"  usage counting per check         {counted - uncounted:7.2f} us/call")
 
 
 def run(args: argparse.Namespace, data_dir: Path, url: str | None) -> dict[str, list[float]]:
@@ -155,12 +159,27 @@ def measure(
         for i in order[:calls]:
             db.vault.key_digest(keys[i])
 
+    def service_without_usage(calls: int) -> None:
+        tally, db.usage = db.usage, _NoTally()
+        try:
+            service(calls)
+        finally:
+            db.usage = tally
+
+    now = db.clock()
+
+    def count(calls: int) -> None:
+        for i in order[:calls]:
+            db.usage.count(i, "VALID", now)
+
     results: dict[str, list[float]] = {
         "check (ASGI app)": [],
         "bare endpoint (ASGI app)": [],
         "serviceapikey.check": [],
         "key index probe": [],
         "key digest": [],
+        "serviceapikey.check, usage off": [],
+        "usage tally count": [],
     }
     for _ in range(args.rounds):
         results["check (ASGI app)"].append(_time_async(check_app, args.calls))
@@ -168,7 +187,19 @@ def measure(
         results["serviceapikey.check"].append(_time_sync(service, args.calls))
         results["key index probe"].append(_time_sync(probe, args.calls))
         results["key digest"].append(_time_sync(digest, args.calls))
+        results["serviceapikey.check, usage off"].append(
+            _time_sync(service_without_usage, args.calls)
+        )
+        results["usage tally count"].append(_time_sync(count, args.calls))
+        db.usage.drain()
     return results
+
+
+class _NoTally:
+    """A usage tally that counts nothing: the check's cost without usage counting."""
+
+    def count(self, order_id: int, outcome: str, now: Any) -> None:
+        return None
 
 
 if __name__ == "__main__":

@@ -18,13 +18,16 @@ from keyvend.services import client, product
 BATCH = 20_000
 
 
-def seed_keys(db: Database, count: int, *, sample: int = 2000) -> list[str]:
-    """Insert `count` active orders with keys; return `sample` of the keys for the load."""
+def seed_keys(
+    db: Database, count: int, *, sample: int = 2000, limits: dict[str, object] | None = None
+) -> list[str]:
+    """Insert `count` active orders with keys; return `sample` of the keys for the load.
+    `limits` (quota, quota_period, rate_limit) go into every key's config."""
     pid = product.prepare(db, ProductCreate(title="Bench", type="apikey"))
     cid = client.create(
         db, ClientCreate(email=f"bench{time.time_ns()}@example.com", first_name="B")
     ).id
-    fmt = KeyFormat(params={"monthlyLimit": 250})
+    fmt = KeyFormat(params={"monthlyLimit": 250}, limits=dict(limits or {}))
     config = fmt.to_config()
     now = datetime.now(UTC)
     kept: list[str] = []

@@ -12,6 +12,7 @@ from keyvend_live import AdminApi, LiveServer, keyvend_cli, settings
 
 STARTER_LIMIT = 250  # SEED.md's custom_monthlyLimit
 TINY_LIMIT = 3
+METERED_QUOTA = 3  # the server-side quota (config `quota`, per month) of the Metered product
 
 
 class FakeClock:
@@ -29,13 +30,16 @@ class FakeClock:
 
 @dataclass
 class Seed:
-    """A data dir holding an admin, a client and two products (limits 250 and 3)."""
+    """A data dir holding an admin, a client, three products (monthlyLimit 250 and 3; a
+    server-side quota of 3 a month) and an application with its token."""
 
     data_dir: Path
     admin: AdminApi
     client_id: int
     starter_id: int
     tiny_id: int
+    metered_id: int
+    app_token: str
 
     def new_order(self, product_id: int | None = None) -> tuple[int, str]:
         """A fresh active order of the client and its key."""
@@ -77,13 +81,15 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
         client_id=client["id"],
         starter_id=_product(api, "Starter", STARTER_LIMIT),
         tiny_id=_product(api, "Tiny", TINY_LIMIT),
+        metered_id=_product(api, "Metered", METERED_QUOTA, quota=METERED_QUOTA),
+        app_token=api("application/create", name="client library tests")["token"],
     )
     server.stop()
 
 
-def _product(api: AdminApi, title: str, monthly_limit: int) -> int:
+def _product(api: AdminApi, title: str, monthly_limit: int, **limits: object) -> int:
     product_id: int = api("product/prepare", title=title, type="apikey")
-    config = {"length": 32, "split": 1, "custom_monthlyLimit": str(monthly_limit)}
+    config = {"length": 32, "split": 1, "custom_monthlyLimit": str(monthly_limit), **limits}
     api("product/update_config", id=product_id, config=config)
     api("product/update", id=product_id, status="enabled", setup="after_order")
     return product_id

@@ -171,12 +171,16 @@ class AdminApi:
 
 
 class ServeProcess:
-    """`keyvend serve` in a subprocess on a free port, ready once uvicorn says it listens."""
+    """`keyvend serve` in a subprocess on a free port, ready once uvicorn says it listens.
 
-    def __init__(self, data_dir: Path) -> None:
+    Rate limiting is off unless `env` turns it on (`KEYVEND_RATE_LIMIT_ENABLED="true"`).
+    """
+
+    def __init__(self, data_dir: Path, **env_overrides: str) -> None:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = server_env(data_dir, KEYVEND_PORT=str(port), KEYVEND_RATE_LIMIT_ENABLED="false")
+        defaults = {"KEYVEND_PORT": str(port), "KEYVEND_RATE_LIMIT_ENABLED": "false"}
+        env = server_env(data_dir, **(defaults | env_overrides))
         self.process = subprocess.Popen(
             [KEYVEND, "serve", "--json"],
             env=env,

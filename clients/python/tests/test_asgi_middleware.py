@@ -13,7 +13,17 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from keyvend_client.asgi import KeyvendMiddleware, Receive, Scope, Send
-from keyvend_stubs import DISABLED, DOWN, GOOD, LIMITED, AsyncStubChecker
+from keyvend_stubs import (
+    DISABLED,
+    DOWN,
+    FOREVER_SPENT,
+    GOOD,
+    HURRIED,
+    LIMITED,
+    SPENT,
+    WRONG_TOKEN,
+    AsyncStubChecker,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +132,104 @@ def test_a_websocket_without_a_valid_key_is_closed_with_policy_violation() -> No
         assert refused.value.code == 1008
         with client.websocket_connect("/ws", headers={"X-API-Key": GOOD}) as websocket:
             assert websocket.receive_json() == {"monthlyLimit": 250}
+
+
+async def echo_quota(scope: Scope, receive: Receive, send: Send) -> None:
+    """A bare ASGI app answering with what the verified key has left of its quota."""
+    quota = scope["state"]["keyvend"].quota
+    body = json.dumps({"remaining": quota.remaining, "limit": quota.limit}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+def by_method(scope: Scope) -> int:
+    return 2 if scope["method"] == "POST" else 1
+
+
+@pytest.fixture
+async def metered(checker: AsyncStubChecker) -> AsyncIterator[httpx.AsyncClient]:
+    app = KeyvendMiddleware(echo_quota, client=checker, cost=by_method)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        yield client
+
+
+async def test_with_a_cost_every_request_is_verified_and_the_handler_sees_the_quota_left(
+    metered: httpx.AsyncClient, checker: AsyncStubChecker
+) -> None:
+    read = await metered.get("/quote", headers={"X-API-Key": GOOD})
+    write = await metered.post("/quote", headers={"X-API-Key": GOOD})
+    assert [read.json(), write.json()] == [
+        {"remaining": 9, "limit": 10},
+        {"remaining": 8, "limit": 10},
+    ]
+    assert checker.sync.costs == [1, 2]
+
+
+async def test_a_spent_quota_gets_429_saying_when_it_starts_again(
+    metered: httpx.AsyncClient,
+) -> None:
+    response = await metered.get("/quote", headers={"X-API-Key": SPENT})
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "detail": "API key quota of 3 used up; it starts again at 2027-01-01T00:00:00+00:00",
+        "code": "USAGE_EXCEEDED",
+        "quota": {"limit": 3, "remaining": 0, "reset_at": "2027-01-01T00:00:00+00:00"},
+    }
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_a_spent_total_quota_gets_429_without_retry_after(
+    metered: httpx.AsyncClient,
+) -> None:
+    response = await metered.get("/quote", headers={"X-API-Key": FOREVER_SPENT})
+    assert response.status_code == 429
+    assert response.json()["detail"] == "API key quota of 3 used up; it does not start again"
+    assert "retry-after" not in response.headers
+
+
+async def test_a_keys_own_rate_limit_gets_429(metered: httpx.AsyncClient) -> None:
+    response = await metered.get("/quote", headers={"X-API-Key": HURRIED})
+    assert response.status_code == 429
+    assert response.json() == {
+        "detail": "API key rate limit reached; slow down and try again",
+        "code": "RATE_LIMITED",
+    }
+
+
+@pytest.mark.parametrize("key", [DISABLED, "NO-SUCH-KEY"])
+async def test_with_a_cost_an_invalid_or_unknown_key_still_gets_401(
+    metered: httpx.AsyncClient, key: str
+) -> None:
+    response = await metered.get("/quote", headers={"X-API-Key": key})
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid API key"})
+
+
+async def test_a_refused_application_token_fails_closed_with_503(
+    http: httpx.AsyncClient, metered: httpx.AsyncClient
+) -> None:
+    for client in (http, metered):
+        response = await client.get("/quote", headers={"X-API-Key": WRONG_TOKEN})
+        assert (response.status_code, response.json()["detail"]) == (
+            503,
+            "API key verification is unavailable; try again later",
+        )
+
+
+async def test_a_request_without_a_key_costs_nothing_and_is_not_priced() -> None:
+    def no_pricing(scope: Scope) -> int:
+        raise AssertionError("priced a request without a key")
+
+    app = KeyvendMiddleware(echo_quota, client=AsyncStubChecker(), cost=no_pricing)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        assert (await client.get("http://app/quote")).status_code == 401
+
+
+async def test_a_cost_must_be_a_whole_number_of_at_least_zero() -> None:
+    with pytest.raises(ValueError, match="cost"):
+        KeyvendMiddleware(echo_quota, client=AsyncStubChecker(), cost=-1)
+    app = KeyvendMiddleware(echo_quota, client=AsyncStubChecker(), cost=lambda scope: -1)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        with pytest.raises(ValueError, match="cost"):
+            await client.get("http://app/quote", headers={"X-API-Key": GOOD})

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 
 from keyvend_client import VerifiedKey
 from keyvend_client.fastapi import require_api_key
-from keyvend_stubs import DISABLED, DOWN, GOOD, LIMITED, AsyncStubChecker
+from keyvend_stubs import DISABLED, DOWN, GOOD, HURRIED, LIMITED, SPENT, AsyncStubChecker
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,8 @@ def make_app(checker: AsyncStubChecker, **options: Any) -> FastAPI:
 
     @app.get("/quote")
     async def quote(key: api_key) -> dict[str, Any]:
-        return {"params": dict(key.params), "key_length": len(key.key)}
+        left = None if key.quota is None else key.quota.remaining
+        return {"params": dict(key.params), "key_length": len(key.key), "left": left}
 
     return app
 
@@ -38,7 +39,11 @@ async def test_the_handler_gets_the_verified_key_and_its_parameters(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.get("/quote", headers={"X-API-Key": GOOD})
-    assert response.json() == {"params": {"monthlyLimit": 250}, "key_length": len(GOOD)}
+    assert response.json() == {
+        "params": {"monthlyLimit": 250},
+        "key_length": len(GOOD),
+        "left": None,
+    }
 
 
 async def test_the_key_may_come_in_the_query_string(http: httpx.AsyncClient) -> None:
@@ -62,6 +67,26 @@ async def test_a_key_that_cannot_be_verified_gets_503(http: httpx.AsyncClient) -
     assert (await http.get("/quote", headers={"X-API-Key": DOWN})).status_code == 503
     limited = await http.get("/quote", headers={"X-API-Key": LIMITED})
     assert (limited.status_code, limited.headers["retry-after"]) == (503, "7")
+
+
+async def test_with_a_cost_the_request_spends_it_and_a_spent_quota_gets_429() -> None:
+    checker = AsyncStubChecker()
+    transport = httpx.ASGITransport(app=make_app(checker, cost=lambda request: 4))
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        passed = await http.get("/quote", headers={"X-API-Key": GOOD})
+        spent = await http.get("/quote", headers={"X-API-Key": SPENT})
+        hurried = await http.get("/quote", headers={"X-API-Key": HURRIED})
+    assert passed.json()["left"] == 10 - 4
+    assert checker.sync.costs == [4, 4, 4]
+    assert spent.status_code == 429
+    assert spent.json() == {
+        "detail": "API key quota of 3 used up; it starts again at 2027-01-01T00:00:00+00:00"
+    }
+    assert int(spent.headers["retry-after"]) >= 1
+    assert (hurried.status_code, hurried.json()["detail"]) == (
+        429,
+        "API key rate limit reached; slow down and try again",
+    )
 
 
 async def test_the_header_is_documented_as_a_security_scheme() -> None:

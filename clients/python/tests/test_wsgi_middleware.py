@@ -13,7 +13,7 @@ from conftest import STARTER_LIMIT, FakeClock, Seed
 from keyvend_client import KeyvendClient
 from keyvend_client.wsgi import KeyvendWSGIMiddleware
 from keyvend_live import LiveServer
-from keyvend_stubs import DISABLED, DOWN, GOOD, LIMITED, StubChecker
+from keyvend_stubs import DISABLED, DOWN, GOOD, HURRIED, LIMITED, SPENT, StubChecker
 
 
 def echo_params(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -83,3 +83,20 @@ def test_with_a_real_client_only_the_first_request_of_a_key_reaches_keyvend(
     assert [answer.json() for answer in answers] == [{"monthlyLimit": STARTER_LIMIT}] * 5
     assert refused.status_code == 401
     assert server.counter.requests() == 2
+
+
+def test_with_a_cost_every_request_is_verified_and_a_spent_quota_gets_429(
+    checker: StubChecker,
+) -> None:
+    app = KeyvendWSGIMiddleware(echo_params, client=checker, cost=3)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://app") as http:
+        passed = http.get("/quote", headers={"X-API-Key": GOOD})
+        spent = http.get("/quote", headers={"X-API-Key": SPENT})
+        hurried = http.get("/quote", headers={"X-API-Key": HURRIED})
+        invalid = http.get("/quote", headers={"X-API-Key": DISABLED})
+    assert (passed.status_code, passed.json()) == (200, {"monthlyLimit": 250})
+    assert checker.costs == [3, 3, 3, 3]
+    assert (spent.status_code, spent.json()["code"]) == (429, "USAGE_EXCEEDED")
+    assert int(spent.headers["retry-after"]) >= 1
+    assert (hurried.status_code, hurried.json()["code"]) == (429, "RATE_LIMITED")
+    assert invalid.status_code == 401

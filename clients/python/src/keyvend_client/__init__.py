@@ -1,7 +1,8 @@
 """Check Keyvend API keys from Python: cached, coalesced, with typed errors.
 
 `KeyvendClient` (threads) and `AsyncKeyvendClient` (asyncio) ask a Keyvend or FOSSBilling
-server whether a key is valid and what its custom parameters are. Web integrations live in
+server whether a key is valid and what its custom parameters are, and `verify` spends a key's
+quota. Web integrations live in
 `keyvend_client.asgi`, `keyvend_client.wsgi` and `keyvend_client.fastapi` (the `fastapi` extra).
 """
 
@@ -14,8 +15,9 @@ from keyvend_client.errors import (
     KeyvendError,
     RateLimited,
     ServerUnavailable,
+    Unauthorized,
 )
-from keyvend_client.models import KeyInfo
+from keyvend_client.models import KeyInfo, Quota, Verification, VerifyCode
 from keyvend_client.policy import FAIL_CLOSED, FailClosed, FailurePolicy, ServeStale
 
 __all__ = [
@@ -29,9 +31,13 @@ __all__ = [
     "KeyNotFound",
     "KeyvendClient",
     "KeyvendError",
+    "Quota",
     "RateLimited",
     "ServeStale",
     "ServerUnavailable",
+    "Unauthorized",
+    "Verification",
     "VerifiedKey",
+    "VerifyCode",
 ]
 __version__ = "0.1.0"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Literal
 
 import httpx
 
 from keyvend_client.cache import MISS, Clock, Missing, TTLCache
 from keyvend_client.errors import KeyNotFound, RateLimited, ServerUnavailable
-from keyvend_client.models import Answer, KeyInfo
+from keyvend_client.models import Answer, KeyInfo, Verification
 from keyvend_client.policy import FailurePolicy
-from keyvend_client.protocol import MAX_KEY_LENGTH, decode
+from keyvend_client.protocol import MAX_KEY_LENGTH, decode, decode_verification
 
 
 class AnswerCache:
@@ -55,15 +57,26 @@ class AnswerCache:
 
     def settle(self, key: str, response: httpx.Response) -> Answer:
         """Decode the server's response, remember the answer (or the back-off) and return it."""
-        try:
+        with self._backing_off():
             answer = decode(response)
-        except RateLimited as error:
-            self._blocked_until = max(self._blocked_until, self._clock() + error.retry_after)
-            raise
         positive = answer is not None and answer.valid
         ttl = self._ttl if positive else self._negative_ttl
         self._cache.put(key, answer, ttl=ttl, keep_for=self._keep_for)
         return answer
+
+    def settle_verification(self, response: httpx.Response) -> Verification:
+        """Decode a `verify` response; only a back-off is remembered, never the answer."""
+        with self._backing_off():
+            return decode_verification(response)
+
+    @contextlib.contextmanager
+    def _backing_off(self) -> Iterator[None]:
+        """Remember a 429's `Retry-After`: every call of the client waits for it."""
+        try:
+            yield
+        except RateLimited as error:
+            self._blocked_until = max(self._blocked_until, self._clock() + error.retry_after)
+            raise
 
     def fallback(self, key: str, error: RateLimited | ServerUnavailable) -> Answer:
         """The last known answer when the policy allows serving it, else raise `error`."""
@@ -86,6 +99,26 @@ def can_exist(key: str) -> bool:
     if not isinstance(key, str) or not key.strip():
         raise ValueError("key must be a non-empty string")
     return len(key) <= MAX_KEY_LENGTH
+
+
+def check_cost(cost: int) -> None:
+    """`ValueError` unless `cost` is a whole number >= 0."""
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+        raise ValueError("cost must be a whole number >= 0")
+
+
+def bearer(app_token: str | None) -> dict[str, str]:
+    """The headers that identify the application; `ValueError` for an unusable token."""
+    if app_token is None:
+        return {}
+    if not isinstance(app_token, str) or not app_token.strip() or not app_token.isprintable():
+        raise ValueError("app_token must be a non-empty printable string")  # never echo it
+    return {"Authorization": f"Bearer {app_token.strip()}"}
+
+
+def masked(headers: dict[str, str]) -> str:
+    """How a client shows its token in `repr`: whether there is one, never what it is."""
+    return "'***'" if headers else "None"
 
 
 def unwrap(answer: Answer) -> KeyInfo:

@@ -10,8 +10,11 @@ from keyvend_client.access import (
     DEFAULT_QUERY_PARAM,
     STATE_KEY,
     AsyncKeyChecker,
+    Cost,
     Denial,
     KeySource,
+    checked_cost,
+    cost_of,
     judge_async,
 )
 
@@ -30,6 +33,9 @@ class KeyvendMiddleware:
     A missing or invalid key gets 401 in JSON (`{"detail": ...}`), a key that cannot be verified
     503; a valid key is handed to the handler as `scope["state"]["keyvend"]` (Starlette and
     FastAPI: `request.state.keyvend`), a `VerifiedKey` with the key's custom parameters.
+
+    With a `cost` (a whole number, or a function of the scope) every request is verified with
+    the server, spending that much of the key's quota; a spent quota or rate limit gets 429.
     """
 
     def __init__(
@@ -40,9 +46,11 @@ class KeyvendMiddleware:
         header: str = DEFAULT_HEADER,
         query_param: str | None = DEFAULT_QUERY_PARAM,
         exempt_paths: Collection[str] = (),
+        cost: Cost[Scope] = None,
     ) -> None:
         self.app = app
         self._client = client
+        self._cost = checked_cost(cost)
         self._source = KeySource(header, query_param)
         self._header = header.lower().encode("latin-1")
         self._exempt = frozenset(exempt_paths)
@@ -53,7 +61,8 @@ class KeyvendMiddleware:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         key = self._source.find(self._header_value(scope), query)
-        outcome = await judge_async(self._client, self._source, key)
+        cost = None if key is None else cost_of(self._cost, scope)
+        outcome = await judge_async(self._client, self._source, key, cost)
         if isinstance(outcome, Denial):
             if scope["type"] == "http":
                 await _refuse_http(outcome, send)

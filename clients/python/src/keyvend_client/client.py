@@ -8,12 +8,19 @@ from types import TracebackType
 
 import httpx
 
-from keyvend_client.answers import AnswerCache, can_exist, unwrap
+from keyvend_client.answers import (
+    AnswerCache,
+    bearer,
+    can_exist,
+    check_cost,
+    masked,
+    unwrap,
+)
 from keyvend_client.cache import MISS, Clock
 from keyvend_client.errors import RateLimited, ServerUnavailable
-from keyvend_client.models import Answer, KeyInfo
+from keyvend_client.models import NOT_FOUND, Answer, KeyInfo, Verification
 from keyvend_client.policy import FAIL_CLOSED, FailurePolicy
-from keyvend_client.protocol import info_url, transport_errors
+from keyvend_client.protocol import info_url, transport_errors, verify_url
 from keyvend_client.singleflight import SingleFlight
 
 
@@ -24,12 +31,18 @@ class KeyvendClient:
     at most `max_entries` keys, least recently used evicted first), and concurrent checks of one
     key make a single request. `on_unavailable` decides what happens when the server cannot
     answer: `FailClosed()` (the default) raises, `ServeStale(seconds)` serves the last answer.
+    `verify` (quota spending) always asks the server.
+
+    With `app_token` (from `admin/application/create`) every call sends `Authorization: Bearer
+    <app_token>`: the server counts it against the application, never against this host's
+    guest budgets, so bad keys sent by others cannot get it throttled.
     """
 
     def __init__(
         self,
         base_url: str,
         *,
+        app_token: str | None = None,
         timeout: float | httpx.Timeout = 5.0,
         cache_ttl: float = 30.0,
         negative_ttl: float = 5.0,
@@ -38,7 +51,10 @@ class KeyvendClient:
         clock: Clock = time.monotonic,
         http_client: httpx.Client | None = None,
     ) -> None:
+        self._base_url = base_url
         self._url = info_url(base_url)
+        self._verify_url = verify_url(base_url)
+        self._headers = bearer(app_token)  # only ever sent, never shown (see __repr__)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)
         self._answers = AnswerCache(
@@ -61,6 +77,22 @@ class KeyvendClient:
             answer = self._flight.run(key, partial(self._lookup, key)) if can_exist(key) else None
         return unwrap(answer)
 
+    def verify(self, key: str, cost: int = 1) -> Verification:
+        """The key's state, and spend `cost` of its quota (0: only look); never cached.
+
+        Always a `Verification` for any key (`code` NOT_FOUND for an unknown one). A key that
+        is refused (`USAGE_EXCEEDED`, `RATE_LIMITED`, ...) spends nothing.
+        """
+        check_cost(cost)
+        if not can_exist(key):
+            return NOT_FOUND
+        self._answers.check_backoff()
+        with transport_errors():
+            response = self._http.post(
+                self._verify_url, json={"key": key, "cost": cost}, headers=self._headers
+            )
+        return self._answers.settle_verification(response)
+
     def invalidate(self, key: str | None = None) -> None:
         """Forget the cached answer for `key` (or all answers): the next check asks the server."""
         self._answers.forget(key)
@@ -69,6 +101,9 @@ class KeyvendClient:
         """Close the HTTP connections (unless the `http_client` was passed in)."""
         if self._owns_http:
             self._http.close()
+
+    def __repr__(self) -> str:
+        return f"KeyvendClient({self._base_url!r}, app_token={masked(self._headers)})"
 
     def __enter__(self) -> KeyvendClient:
         return self
@@ -88,7 +123,7 @@ class KeyvendClient:
         try:
             self._answers.check_backoff()
             with transport_errors():
-                response = self._http.post(self._url, json={"key": key})
+                response = self._http.post(self._url, json={"key": key}, headers=self._headers)
             return self._answers.settle(key, response)
         except (RateLimited, ServerUnavailable) as error:
             return self._answers.fallback(key, error)

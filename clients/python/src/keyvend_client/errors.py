@@ -27,6 +27,17 @@ class ServerUnavailable(KeyvendError):
     """The server could not be reached or did not give a Keyvend answer."""
 
 
+class Unauthorized(KeyvendError):
+    """The server refused the application token (HTTP 401): fix the configuration.
+
+    Raised by every call of a client whose `app_token` is wrong (or was reset); it is never
+    cached, retried or covered by `ServeStale`. The message never contains the token.
+    """
+
+    def __init__(self, message: str = "Keyvend refused the application token") -> None:
+        super().__init__(message)
+
+
 class ApiError(KeyvendError):
     """Any other error envelope from the server, with its message and FOSSBilling code."""
 

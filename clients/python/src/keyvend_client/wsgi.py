@@ -9,9 +9,12 @@ from keyvend_client.access import (
     DEFAULT_HEADER,
     DEFAULT_QUERY_PARAM,
     STATE_KEY,
+    Cost,
     Denial,
     KeyChecker,
     KeySource,
+    checked_cost,
+    cost_of,
     judge,
 )
 
@@ -22,6 +25,9 @@ class KeyvendWSGIMiddleware:
     A missing or invalid key gets 401 in JSON (`{"detail": ...}`), a key that cannot be verified
     503; a valid key is handed to the application as `environ["keyvend"]`, a `VerifiedKey` with
     the key's custom parameters (Flask: `request.environ["keyvend"]`).
+
+    With a `cost` (a whole number, or a function of the environ) every request is verified with
+    the server, spending that much of the key's quota; a spent quota or rate limit gets 429.
     """
 
     def __init__(
@@ -32,9 +38,11 @@ class KeyvendWSGIMiddleware:
         header: str = DEFAULT_HEADER,
         query_param: str | None = DEFAULT_QUERY_PARAM,
         exempt_paths: Collection[str] = (),
+        cost: Cost[WSGIEnvironment] = None,
     ) -> None:
         self.app = app
         self._client = client
+        self._cost = checked_cost(cost)
         self._source = KeySource(header, query_param)
         self._environ_header = "HTTP_" + header.upper().replace("-", "_")
         self._exempt = frozenset(exempt_paths)
@@ -43,7 +51,8 @@ class KeyvendWSGIMiddleware:
         if environ.get("PATH_INFO", "") in self._exempt:
             return self.app(environ, start_response)
         key = self._source.find(environ.get(self._environ_header), environ.get("QUERY_STRING", ""))
-        outcome = judge(self._client, self._source, key)
+        cost = None if key is None else cost_of(self._cost, environ)
+        outcome = judge(self._client, self._source, key, cost)
         if isinstance(outcome, Denial):
             return _refuse(outcome, start_response)
         environ[STATE_KEY] = outcome
