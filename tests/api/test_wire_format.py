@@ -47,8 +47,10 @@ def test_the_service_of_an_order_shows_its_key_and_iso_times(
         "config",
         "created_at",
         "updated_at",
+        "previous_key_until",
     }
     assert found["api_key"] == active_order["key"] and found["valid"] is True
+    assert found["previous_key_until"] is None  # no reset with overlap running
     assert ISO.match(found["created_at"]) and ISO.match(found["updated_at"])
 
 

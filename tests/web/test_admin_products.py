@@ -134,6 +134,7 @@ def test_the_sample_endpoint_follows_the_settings(admin_web: Browsing) -> None:
     assert body == {
         "sample": None,
         "error": "prefix must be at most 16 letters, digits or underscores",
+        "limits": None,
     }
 
 

@@ -99,6 +99,8 @@ def _pages(
         f"/admin/clients/{bill.client_id}",
     )
     yield from (admin_web.get(p) for p in admin_pages)
+    yield admin_web.post("/admin/applications", {"name": "Checker"})  # its token shown once
+    yield admin_web.get("/admin/applications")  # with the application's rename form
     client_pages = ("/", "/products", "/cart", f"/services/{order_id}", "/account", "/invoices")
     yield from (client_web.get(p) for p in client_pages)
     yield client_web.get(f"/invoices/{bill.id}")

@@ -45,13 +45,15 @@ class ServicePublic(Schema):
 
 
 class ApiKeyServicePublic(ServicePublic):
-    """An API-key service: the key itself, whether it is enabled (`valid`), its config."""
+    """An API-key service: the key itself, whether it is enabled (`valid`), its config, and
+    until when the key a reset replaced keeps working beside it (None: it no longer does)."""
 
     order_id: int
     api_key: str
     valid: bool
     created_at: Timestamp
     updated_at: Timestamp
+    previous_key_until: Timestamp | None = None
 
 
 class OrderDetail(Schema):

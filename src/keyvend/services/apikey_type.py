@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -69,7 +70,14 @@ class ApiKeyType(ProductType):
             config=service.config,
             created_at=service.created_at,
             updated_at=service.updated_at,
+            previous_key_until=_overlap_end(uow, service),
         )
+
+
+def _overlap_end(uow: UnitOfWork, service: ApiKeyService) -> datetime | None:
+    """When the key a reset replaced stops working, while it still works."""
+    until = service.previous_until
+    return until if until is not None and until > uow.now() else None
 
 
 def service_of(uow: UnitOfWork, order_id: int) -> ApiKeyService | None:

@@ -6,11 +6,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
-from keyvend.services import dashboard, extension, order, staff
+from keyvend.services import dashboard, extension, order, staff, usage
 from keyvend.services.pagination import PageRequest
 from keyvend.web.forms import checked
 from keyvend.web.page import Ctx, page
 from keyvend.web.sessions import login_form
+
+MOST_USED = 5
 
 
 @page(None)
@@ -24,6 +26,8 @@ def home(ctx: Ctx) -> Response:
         profile=staff.get_profile(ctx.db, ctx.actor.id),
         counts=dashboard.counts(ctx.db),
         recent=order.get_list(ctx.db, page=PageRequest(1, 8)).list,
+        checks_today=usage.checks_today(ctx.db),
+        most_used=usage.most_used(ctx.db, limit=MOST_USED),
     )
 
 

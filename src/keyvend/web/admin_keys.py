@@ -25,12 +25,15 @@ def reveal(ctx: Ctx) -> Response:
 
 @page("admin")
 def reset(ctx: Ctx) -> Response:
-    """Issue a new key in the order's current format; the old key dies at once."""
+    """Issue a new key in the order's current format; the old key dies at once or after the
+    chosen overlap."""
     order_id = ctx.path_int("id")
     if not checked(ctx.form, "confirm"):
-        raise InvalidInput("Confirm the reset first: the old key stops working at once.")
-    serviceapikey.reset(ctx.db, order_id=order_id)
-    return ctx.redirect(f"/admin/orders/{order_id}", "Key reset. The old key no longer works.")
+        raise InvalidInput("Confirm the reset first: a new key replaces the current one.")
+    overlap = order_view.overlap_of(ctx.form)
+    serviceapikey.reset(ctx.db, order_id=order_id, overlap=overlap)
+    message = f"Key reset. {order_view.old_key_fate(overlap)}"
+    return ctx.redirect(f"/admin/orders/{order_id}", message)
 
 
 @page("admin")

@@ -129,6 +129,8 @@ def order_page(
         error=error,
         key_error=key_error.message if key_error else None,
         bad=key_error.field if key_error else None,
+        usage=order_view.usage(ctx.db, view),
+        overlaps=order_view.OVERLAPS,
     )
 
 

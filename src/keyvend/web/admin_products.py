@@ -126,10 +126,11 @@ def _edit_page(
 
 @page("admin")
 def sample(ctx: Ctx) -> Response:
-    """A key the given settings would produce, for the form's live preview (JSON)."""
+    """A key the given settings would produce and their limits in words, for the form's
+    live preview (JSON)."""
     fields = key_fields_from_form(_query_form(ctx))
     key, problem = sample_key(fields)
-    return ctx.json({"sample": key, "error": problem})
+    return ctx.json({"sample": key, "error": problem, "limits": fields.limits_summary})
 
 
 @page("admin")

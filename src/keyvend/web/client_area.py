@@ -123,17 +123,22 @@ def _service_page(ctx: Ctx, *, revealed: bool) -> Response:
         renewable=order_view.renewable(view.order),
         revealed=revealed,
         base_url=base,
+        usage=order_view.usage(ctx.db, view, client_id=ctx.actor_id),
+        overlaps=order_view.OVERLAPS,
     )
 
 
 @page("client")
 def reset_key(ctx: Ctx) -> Response:
-    """Replace my key with a new one; the old one stops working at once."""
+    """Replace my key with a new one; the old one stops working at once or after the chosen
+    overlap."""
     order_id = ctx.path_int("id")
     if not checked(ctx.form, "confirm"):
-        raise InvalidInput("Confirm the reset first: the old key stops working at once.")
-    serviceapikey.reset(ctx.db, order_id=order_id, client_id=ctx.actor_id)
-    return ctx.redirect(f"/services/{order_id}", "Your key was reset. The old key no longer works.")
+        raise InvalidInput("Confirm the reset first: a new key replaces the current one.")
+    overlap = order_view.overlap_of(ctx.form)
+    serviceapikey.reset(ctx.db, order_id=order_id, client_id=ctx.actor_id, overlap=overlap)
+    message = f"Your key was reset. {order_view.old_key_fate(overlap)}"
+    return ctx.redirect(f"/services/{order_id}", message)
 
 
 def routes() -> list[Route]:

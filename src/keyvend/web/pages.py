@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from keyvend.web import (
     admin_account,
+    admin_applications,
     admin_clients,
     admin_emails,
     admin_home,
@@ -45,6 +46,7 @@ def routes() -> list[Route]:
         *admin_clients.routes(),
         *admin_orders.routes(),
         *admin_keys.routes(),
+        *admin_applications.routes(),
         *admin_invoices.routes(),
         *admin_settings.routes(),
         *admin_staff.routes(),

@@ -10,11 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from limits import parse as parse_limit
+
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.domain.keygen import CUSTOM_PREFIX, custom_params, generate_key, parse_config
+from keyvend.domain.quota import DEFAULT_QUOTA_PERIOD
 from keyvend.web.forms import Form, checked, is_number
 
 STANDARD_PERIODS = ("1W", "1M", "3M", "6M", "1Y", "2Y", "3Y")
+QUOTA_PERIOD_WORDS = {
+    "day": "per day",
+    "month": "per month",
+    "period": "per billing period",
+    "total": "in total",
+}
 _WORDS = re.compile(r"[\s\-.]+")
 
 
@@ -34,6 +43,18 @@ class KeyFields:
     case: str = "upper"
     prefix: str = ""
     params: list[ParamRow] = field(default_factory=list)
+    quota: str = ""  # empty: unlimited
+    quota_period: str = DEFAULT_QUOTA_PERIOD
+    rate_limit: str = ""  # empty: none
+
+    @property
+    def limits_summary(self) -> str | None:
+        """The sample's sentence about the limits ("250 verifications per month, at most 10
+        per second"), or None while the settings break a rule."""
+        try:
+            return limits_sentence(parse_config(config_from_fields(self)).limits)
+        except KeyvendError:
+            return None
 
     def with_blank_row(self) -> KeyFields:
         return replace(self, params=[*self.params, ParamRow()])
@@ -74,6 +95,9 @@ def key_fields_from_config(config: Mapping[str, Any]) -> KeyFields:
         case=str(config.get("case", "upper")),
         prefix=str(config.get("prefix", "") or ""),
         params=params,
+        quota=_text(config["quota"]) if config.get("quota") is not None else "",
+        quota_period=str(config.get("quota_period") or DEFAULT_QUOTA_PERIOD),
+        rate_limit=str(config.get("rate_limit") or ""),
     )
 
 
@@ -87,6 +111,9 @@ def key_fields_from_form(form: Form) -> KeyFields:
         case=form.get("case", "upper"),
         prefix=form.get("prefix", "").strip(),
         params=[ParamRow(n, v) for n, v in zip(names, values, strict=False)],
+        quota=form.get("quota", "").strip(),
+        quota_period=form.get("quota_period", DEFAULT_QUOTA_PERIOD).strip(),
+        rate_limit=form.get("rate_limit", "").strip(),
     )
 
 
@@ -99,6 +126,10 @@ def config_from_fields(fields: KeyFields) -> dict[str, Any]:
         "case": fields.case,
         "prefix": fields.prefix,
     }
+    if fields.quota:  # quota_period is kept only with a quota
+        config.update(quota=fields.quota, quota_period=fields.quota_period)
+    if fields.rate_limit:
+        config["rate_limit"] = fields.rate_limit
     for row in fields.params:
         name = camel_case(row.name)
         if not name and not row.value.strip():
@@ -119,6 +150,24 @@ def sample_key(fields: KeyFields) -> tuple[str | None, str | None]:
         return generate_key(parse_config(config_from_fields(fields))), None
     except KeyvendError as exc:
         return None, exc.message
+
+
+def limits_sentence(limits: Mapping[str, Any]) -> str:
+    """A stored config's limits in words: `250 verifications per month, at most 10 per
+    second`, `Unlimited verifications`."""
+    quota = limits.get("quota")
+    if quota is None:
+        words = "Unlimited verifications"
+    else:
+        noun = "verification" if quota == 1 else "verifications"
+        words = f"{quota:,} {noun} {QUOTA_PERIOD_WORDS[limits.get('quota_period', 'month')]}"
+    rate = limits.get("rate_limit")
+    if rate:
+        item = parse_limit(rate)
+        unit = item.GRANULARITY.name
+        span = unit if item.multiples == 1 else f"{item.multiples} {unit}s"
+        words += f", at most {item.amount:,} per {span}"
+    return words + "."
 
 
 def pricing_fields_from_pricing(pricing: Mapping[str, Any]) -> PricingFields:

@@ -106,7 +106,9 @@
     if (!box) return;
     var output = box.querySelector("output");
     var error = box.querySelector(".error");
-    var fields = ["length", "split", "split_interval", "case", "prefix", "param_name", "param_value"];
+    var limits = box.querySelector("#sample-limits");
+    var fields = ["length", "split", "split_interval", "case", "prefix", "param_name", "param_value",
+      "quota", "quota_period", "rate_limit"];
     var latest = 0;
 
     function update() {
@@ -122,6 +124,7 @@
       }).then(function (response) { return response.json(); }).then(function (result) {
         if (mine !== latest) return;
         output.textContent = result.sample || "";
+        if (limits) limits.textContent = result.limits || "";
         error.textContent = result.error || "";
         error.hidden = !result.error;
       }).catch(function () { /* keep the last sample */ });
