@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,7 +37,7 @@ from keyvend.edge.ratelimit import RateLimiter
 from keyvend.observability import routes as operations
 from keyvend.observability.logs import configure_logging
 from keyvend.observability.middleware import RequestContext
-from keyvend.services import secret
+from keyvend.services import secret, usage
 from keyvend.web import pages
 
 log = logging.getLogger("keyvend")
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Middleware(HotPath),
         ],
         exception_handlers={HTTPException: _http_error},
+        lifespan=_flushing_usage(db, settings.usage_flush_interval),
     )
     app.state.settings = settings
     app.state.db = db
@@ -97,6 +102,39 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # The limiter reads the database's clock, so tests drive both with one fake clock.
     app.state.limiter = RateLimiter(settings, clock=lambda: db.clock().timestamp())
     return app
+
+
+def _flushing_usage(
+    db: Database, interval: float
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The lifespan of a server process: its key usage, counted in memory, is written every
+    `interval` seconds in the background and once more when the process stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        flusher = asyncio.create_task(_flush_every(db, interval))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with suppress(asyncio.CancelledError):
+                await flusher
+            await _flush_usage(db)
+
+    return lifespan
+
+
+async def _flush_every(db: Database, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await _flush_usage(db)
+
+
+async def _flush_usage(db: Database) -> None:
+    """One flush in a worker thread (it waits on the database); a failure is logged by
+    `usage.flush`, which keeps the counts for the next one, and never stops the server."""
+    with suppress(Exception):
+        await anyio.to_thread.run_sync(usage.flush, db)
 
 
 def _too_large(path: str, exc: BodyTooLarge) -> Response:

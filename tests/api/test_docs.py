@@ -87,7 +87,7 @@ def test_openapi_names_the_parameters_from_the_design(openapi: dict[str, Any]) -
 
     assert params("guest/serviceapikey/check") == {"key"}
     assert params("admin/serviceapikey/update") >= {"order_id", "config", "valid"}
-    assert params("admin/serviceapikey/reset") == {"order_id", "key"}
+    assert params("admin/serviceapikey/reset") == {"order_id", "key", "overlap"}
     assert params("admin/product/prepare") == {"title", "type"}
     assert params("admin/order/create") >= {"client_id", "product_id", "period", "config"}
     assert params("guest/cart/add_item") >= {"id", "period"}

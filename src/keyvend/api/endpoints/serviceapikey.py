@@ -11,7 +11,8 @@ from keyvend.api.endpoints.fields import Config, Id, Key
 from keyvend.api.registry import Call, Params, endpoint
 from keyvend.domain.quota import MAX_COST
 from keyvend.domain.verification import VerifyCode
-from keyvend.services import serviceapikey, verification
+from keyvend.schemas.usage import UsagePublic
+from keyvend.services import serviceapikey, usage, verification
 
 Cost = Annotated[
     int, Field(ge=0, le=MAX_COST, description="Quota to spend: 1 by default, 0 to only look.")
@@ -121,3 +122,22 @@ def client_reset(call: Call, p: ResetParams) -> bool:
     return serviceapikey.reset(
         call.db, order_id=p.order_id, key=p.key, client_id=call.actor_id, overlap=p.overlap
     )
+
+
+class UsageParams(Params):
+    order_id: Id
+    days: Annotated[
+        int, Field(ge=1, le=usage.MAX_DAYS, description="Days ending today (UTC): 1 to 366.")
+    ] = 30
+
+
+@endpoint("client", "serviceapikey", "usage", UsageParams)
+def client_usage(call: Call, p: UsageParams) -> UsagePublic:
+    """Checks of your key per day and outcome over the last `days` days, and last_used_at."""
+    return usage.get_usage(call.db, order_id=p.order_id, days=p.days, client_id=call.actor_id)
+
+
+@endpoint("admin", "serviceapikey", "usage", UsageParams)
+def admin_usage(call: Call, p: UsageParams) -> UsagePublic:
+    """Checks of an order's key per day and outcome over the last `days` days, and last_used_at."""
+    return usage.get_usage(call.db, order_id=p.order_id, days=p.days)
