@@ -64,6 +64,10 @@ class Meter(Protocol):
         """A flush that failed: keep what `drain` gave for the next one."""
         ...
 
+    def held(self) -> set[tuple[int, str]]:
+        """The quota windows this meter counts itself (to `rebase` at every flush)."""
+        ...
+
 
 class MemoryMeter:
     """Counters of this process (see the module docstring for what that guarantees)."""
@@ -121,6 +125,10 @@ class MemoryMeter:
             for key, total in totals.items():
                 if key in self._used:
                     self._used[key] = total + self._pending.get(key, 0)
+
+    def held(self) -> set[tuple[int, str]]:
+        with self._lock:
+            return set(self._used)
 
     def give_back(self, pending: dict[tuple[int, str], int]) -> None:
         with self._lock:
@@ -205,6 +213,9 @@ class RedisMeter:
 
     def give_back(self, pending: dict[tuple[int, str], int]) -> None:
         return None
+
+    def held(self) -> set[tuple[int, str]]:
+        return set()  # Redis holds the counters, not this process
 
     def close(self) -> None:
         self._client.close()

@@ -54,10 +54,13 @@ def flush(db: Database) -> int:
     rows written."""
     counts, last_used = db.usage.drain()
     spent = db.meter.drain()
-    if not (counts or last_used or spent):
+    # Every window the meter counts is refreshed, spent in or not: that is how a process
+    # learns what the others spent (without Redis).
+    held = db.meter.held()
+    if not (counts or last_used or spent or held):
         return 0
     try:
-        written, totals = _write(db, counts, last_used, spent)
+        written, totals = _write(db, counts, last_used, spent, held)
     except Exception:
         db.usage.give_back(counts, last_used)
         db.meter.give_back(spent)
@@ -71,7 +74,9 @@ def flush(db: Database) -> int:
     return written
 
 
-def _write(db: Database, counts: Tally, last_used: LastUsed, spent: Spent) -> tuple[int, Spent]:
+def _write(
+    db: Database, counts: Tally, last_used: LastUsed, spent: Spent, held: set[tuple[int, str]]
+) -> tuple[int, Spent]:
     with db.unit_of_work() as uow:
         connection = uow.session.connection()
         ids = {key[0] for key in counts} | set(last_used) | {key[0] for key in spent}
@@ -82,7 +87,7 @@ def _write(db: Database, counts: Tally, last_used: LastUsed, spent: Spent) -> tu
         if _keys_table_exists(uow):
             _mark_used(connection, {oid: at for oid, at in last_used.items() if oid in alive})
         _add_spent(connection, spent, uow.now())
-        totals = _totals(connection, spent)
+        totals = _totals(connection, set(spent) | held)
         uow.commit()
     return len(counts) + len(spent), totals
 
@@ -158,14 +163,14 @@ def _add_spent(connection: Connection, spent: Spent, now: datetime) -> None:
     connection.execute(insert, rows)
 
 
-def _totals(connection: Connection, spent: Spent) -> Spent:
-    """The database's totals of the windows just written: every process's spending."""
+def _totals(connection: Connection, windows: set[tuple[int, str]]) -> Spent:
+    """The database's totals of these windows: every process's spending."""
     totals: Spent = {}
     c = QUOTA_USAGE.c
-    for chunk in _chunks(sorted({oid for oid, _ in spent})):
+    for chunk in _chunks(sorted({oid for oid, _ in windows})):
         query = select(c.order_id, c.window, c.used).where(c.order_id.in_(chunk))
         for oid, window, used in connection.execute(query):
-            if (oid, window) in spent:
+            if (oid, window) in windows:
                 totals[(oid, window)] = int(used)
     return totals
 

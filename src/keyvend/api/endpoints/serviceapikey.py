@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from keyvend.api.endpoints.fields import Config, Id, Key
 from keyvend.api.registry import Call, Params, endpoint
@@ -14,8 +14,16 @@ from keyvend.domain.verification import VerifyCode
 from keyvend.schemas.usage import UsagePublic
 from keyvend.services import serviceapikey, usage, verification
 
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true is not a cost of 1
+        raise ValueError("must be a whole number")
+    return value
+
+
 Cost = Annotated[
-    int, Field(ge=0, le=MAX_COST, description="Quota to spend: 1 by default, 0 to only look.")
+    int,
+    BeforeValidator(_whole_number),
+    Field(ge=0, le=MAX_COST, description="Quota to spend: 1 by default, 0 to only look."),
 ]
 Overlap = Annotated[
     int,
