@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -17,9 +13,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, request_response
 
 import keyvend.api.endpoints  # noqa: F401  (registers every endpoint)
+from keyvend import lifespan
 from keyvend.adapters.gateways import gateways_for
 from keyvend.adapters.meter import RedisMeter
-from keyvend.api import docs
+from keyvend.api import docs, key_events
 from keyvend.api.dispatch import api_call, not_a_call
 from keyvend.api.envelope import error_response
 from keyvend.api.hot_path import HotPath
@@ -37,7 +34,8 @@ from keyvend.edge.ratelimit import RateLimiter
 from keyvend.observability import routes as operations
 from keyvend.observability.logs import configure_logging
 from keyvend.observability.middleware import RequestContext
-from keyvend.services import secret, usage
+from keyvend.services import secret
+from keyvend.services.key_feed import KeyFeed
 from keyvend.web import pages
 
 log = logging.getLogger("keyvend")
@@ -72,6 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     db = database or build_database(settings)
     routes = [
         *operations.routes(settings, db),
+        Route(key_events.PATH, key_events.key_events, methods=["GET"]),
         Route("/api/{role}/{module}/{method}", api_call, methods=["GET", "POST"]),
         Route("/api/{rest:path}", not_a_call, methods=["GET", "POST"]),
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
@@ -94,47 +93,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Middleware(HotPath),
         ],
         exception_handlers={HTTPException: _http_error},
-        lifespan=_flushing_usage(db, settings.usage_flush_interval),
+        lifespan=lifespan.of_server_process(db, settings),
     )
     app.state.settings = settings
     app.state.db = db
     app.state.gateways = gateways_for(settings)
     # The limiter reads the database's clock, so tests drive both with one fake clock.
     app.state.limiter = RateLimiter(settings, clock=lambda: db.clock().timestamp())
+    app.state.key_feed = KeyFeed(db)
     return app
-
-
-def _flushing_usage(
-    db: Database, interval: float
-) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """The lifespan of a server process: its key usage, counted in memory, is written every
-    `interval` seconds in the background and once more when the process stops."""
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        flusher = asyncio.create_task(_flush_every(db, interval))
-        try:
-            yield
-        finally:
-            flusher.cancel()
-            with suppress(asyncio.CancelledError):
-                await flusher
-            await _flush_usage(db)
-
-    return lifespan
-
-
-async def _flush_every(db: Database, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        await _flush_usage(db)
-
-
-async def _flush_usage(db: Database) -> None:
-    """One flush in a worker thread (it waits on the database); a failure is logged by
-    `usage.flush`, which keeps the counts for the next one, and never stops the server."""
-    with suppress(Exception):
-        await anyio.to_thread.run_sync(usage.flush, db)
 
 
 def _too_large(path: str, exc: BodyTooLarge) -> Response:

@@ -1,5 +1,6 @@
 """The background worker of `keyvend serve`: the cron jobs every `worker_interval` seconds,
-emails included (sent through the SMTP server of KEYVEND_SMTP_URL).
+emails included (sent through the SMTP server of KEYVEND_SMTP_URL), and every second the
+expiries announced as events (`services.expiries`).
 
 One worker per serve, in the serving process rather than in each uvicorn worker, on a thread
 of its own with a Database of its own. Several servers may each run one, and `keyvend cron`
@@ -18,11 +19,12 @@ from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.observability import metrics
-from keyvend.services import cron, secret
+from keyvend.services import cron, expiries, secret
 from keyvend.services.cron import CronSummary
 
 log = logging.getLogger("keyvend.worker")
 STOP_TIMEOUT = 10.0  # seconds `stop` waits for a cycle under way to finish
+ANNOUNCE_SECONDS = 1.0
 
 
 class Worker:
@@ -37,6 +39,9 @@ class Worker:
         self._checked = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="keyvend-worker", daemon=True)
+        self._announcer = threading.Thread(
+            target=self._announce_loop, name="keyvend-expiries", daemon=True
+        )
 
     def run_once(self) -> CronSummary | None:
         """One cycle; None if it failed (logged). The first one checks that the secret is
@@ -58,12 +63,14 @@ class Worker:
 
     def start(self) -> None:
         self._thread.start()
+        self._announcer.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop at once when idle, or after the cycle under way; then close the database."""
         self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in (self._thread, self._announcer):
+            if thread.is_alive():
+                thread.join(timeout)
         self.db.dispose()
 
     @property
@@ -74,6 +81,14 @@ class Worker:
         while not self._stopping.is_set():
             self.run_once()
             self._stopping.wait(self.interval)
+
+    def _announce_loop(self) -> None:
+        """Expiries become events within about a second (`services.expiries`)."""
+        while not self._stopping.wait(ANNOUNCE_SECONDS):
+            try:
+                expiries.announce(self.db)
+            except Exception:
+                log.exception("announcing expiries failed; next try in %s s", ANNOUNCE_SECONDS)
 
 
 def start(settings: Settings) -> Worker | None:

@@ -16,6 +16,7 @@ from keyvend.api.applications import as_application, bearer_token
 from keyvend.api.envelope import error_response, ok
 from keyvend.api.params import read_params
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
+from keyvend.db.unit_of_work import acting_as
 from keyvend.domain.errors import InvalidInput, LoginFailed, MalformedCall, MethodNotFound
 from keyvend.edge.client_address import client_ip
 from keyvend.edge.cookies import write_cookies
@@ -135,7 +136,8 @@ def _handle(found: Endpoint, call: Call, params: dict[str, Any]) -> Any:
     """The handler, with the caller bound to the log context while it runs."""
     if call.actor is None:
         return found.handler(call, validate(found.params, params))
-    with structlog.contextvars.bound_contextvars(actor=f"{call.actor.role}:{call.actor.id}"):
+    actor = f"{call.actor.role}:{call.actor.id}"
+    with structlog.contextvars.bound_contextvars(actor=actor), acting_as(actor):
         return found.handler(call, validate(found.params, params))
 
 

@@ -313,6 +313,9 @@ class Event(Base):
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)
     invoice_id: Mapped[int | None] = mapped_column(Integer, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # For changes that can alter a key's answer: the SHA-256 fingerprints of the keys it
+    # touched (["*"]: every key), which the revocation stream and the key caches follow.
+    fingerprints: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Email(Base):
@@ -392,3 +395,58 @@ class QuotaUsage(Base):
     window: Mapped[str] = mapped_column(String(32), primary_key=True)
     used: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Webhook(Base):
+    """An endpoint that receives events (DESIGN.md section 12), signed with its secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)  # event types, or ["*"]
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)  # whsec_..., encrypted
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event (or test ping) to one webhook: written in the event's transaction, then
+    sent and retried by the worker until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event_seq: Mapped[int | None] = mapped_column(Integer)  # None for a test ping
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the body: {type, timestamp, data}
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: when, the response code (None: no answer) and how long."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))

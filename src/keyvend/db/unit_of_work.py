@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from keyvend.adapters.meter import MemoryMeter, Meter
 from keyvend.db.engine import READ_ONLY
+from keyvend.db.key_cache import KeyCache
+from keyvend.db.key_fingerprints import fingerprints_of
 from keyvend.db.key_index import KeyIndex
 from keyvend.db.models import Event
 from keyvend.db.usage_tally import UsageTally
@@ -26,6 +30,21 @@ Clock = Callable[[], datetime]
 # each gets the unit of work, the event and its private context. Registered by services.
 EventReader = Callable[["UnitOfWork", Event, dict[str, Any]], None]
 EVENT_READERS: list[EventReader] = []
+# Who the events of this context's units of work name (admin:<id>, client:<id>, system): set
+# once per request by the API dispatcher and the pages (`acting_as`), read by every unit.
+ACTOR: ContextVar[str] = ContextVar("keyvend_actor", default="system")
+# PostgreSQL: a key-changing event wakes every server's feed when its transaction commits.
+NOTIFY_CHANNEL = "keyvend_keys"
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Name `actor` in every event recorded inside the block."""
+    token = ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        ACTOR.reset(token)
 
 
 def utc_now() -> datetime:
@@ -57,6 +76,7 @@ class Database:
         self.reads_block = engine.dialect.name == "postgresql"
         self.keys = KeyIndex(engine, timeout=timeout)
         self.usage = UsageTally()
+        self.key_cache = KeyCache()
         self.meter: Meter = meter or MemoryMeter(
             seed=self.keys.spent, clock=lambda: clock().timestamp()
         )
@@ -72,20 +92,27 @@ class Database:
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         factory = self._read_sessions if read_only else self._sessions
-        return UnitOfWork(factory(), self.vault, self.clock, self.shop)
+        return UnitOfWork(factory(), self.vault, self.clock, self.shop, self.key_cache)
 
 
 class UnitOfWork:
     """`with db.unit_of_work() as uow: ...; uow.commit()`; leaving without commit rolls back."""
 
     def __init__(
-        self, session: Session, vault: KeyVault, clock: Clock, shop: Shop | None = None
+        self,
+        session: Session,
+        vault: KeyVault,
+        clock: Clock,
+        shop: Shop | None = None,
+        key_cache: KeyCache | None = None,
     ) -> None:
         self.session = session
         self.vault = vault
         self.clock = clock
         self.shop = shop or Shop()
-        self.actor = "system"  # who the recorded events name: admin:<id>, client:<id>, system
+        self.actor = ACTOR.get()  # who the recorded events name
+        self._key_cache = key_cache
+        self._changed_keys: list[str] = []  # fingerprints to evict once committed
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -107,6 +134,10 @@ class UnitOfWork:
         except IntegrityError:
             self.session.rollback()
             raise Conflict(CONFLICT_MESSAGE) from None
+        if self._changed_keys and self._key_cache is not None:
+            # Zero lag in this process; the others hear of it through the feed.
+            self._key_cache.evict(self._changed_keys)
+        self._changed_keys = []
 
     def flush(self) -> None:
         """Send pending changes (to learn new ids); clashes become Conflict as at commit."""
@@ -141,6 +172,11 @@ class UnitOfWork:
             invoice_id=invoice_id,
             data=data or {},
         )
+        event.fingerprints = fingerprints_of(self.session, self.vault, event)
+        if event.fingerprints is not None:
+            self._changed_keys.extend(event.fingerprints)
+            if self.session.get_bind().dialect.name == "postgresql":
+                self.session.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
         self.session.add(event)
         for reader in EVENT_READERS:
             reader(self, event, private or {})

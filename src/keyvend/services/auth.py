@@ -60,6 +60,7 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
     with db.unit_of_work() as uow:
         row = _account(uow, role, "email", email.strip().lower())
         if not verify_password(row.password_hash if row else None, password) or row is None:
+            _record_failure(db, role, email, row)
             raise LoginFailed("Please check your login details")
         if isinstance(row, Client) and row.status != "active":
             raise AccountDisabled("Your account is not active")
@@ -76,6 +77,19 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
         uow.session.execute(delete(SessionRow).where(SessionRow.expires_at < uow.now()))
         uow.commit()
         return LoginSession(Actor(role, row.id), token, csrf)
+
+
+def _record_failure(db: Database, role: Role, email: str, row: Admin | Client | None) -> None:
+    """A failed login is an event of its own (the activity log, webhooks); never the password."""
+    kind = "staff" if role == "admin" else "client"
+    shown = email.strip().lower()[:254]
+    with db.unit_of_work() as uow:
+        uow.record(
+            f"{kind}.login_failed",
+            client_id=row.id if isinstance(row, Client) else None,
+            data={"email": shown if shown.isprintable() else repr(shown)},
+        )
+        uow.commit()
 
 
 def _account(uow: UnitOfWork, role: str, column: str, value: str) -> Admin | Client | None:

@@ -112,10 +112,12 @@ def update(db: Database, client_id: int, changes: ClientUpdate) -> bool:
 def delete(db: Database, client_id: int) -> bool:
     """Delete a client with its orders and keys."""
     with db.unit_of_work() as uow:
-        uow.session.delete(_client(uow, client_id))
+        client = _client(uow, client_id)
+        # Recorded first: the event names the client's keys, which die with the client.
+        uow.record("client.deleted", client_id=client_id)
+        uow.session.delete(client)
         end_sessions(uow, "client", client_id)
         password_reset.forget(uow, "client", client_id)
-        uow.record("client.deleted", client_id=client_id)
         uow.commit()
     return True
 

@@ -6,7 +6,7 @@ from typing import TypedDict
 
 from keyvend.adapters.mail import Mailer
 from keyvend.db.unit_of_work import Database
-from keyvend.services import business_settings, dunning, email
+from keyvend.services import business_settings, dunning, email, expiries
 
 
 class CronSummary(TypedDict):
@@ -20,6 +20,7 @@ class CronSummary(TypedDict):
     deleted_sessions: int
     deleted_guest_carts: int
     emails_sent: list[int]
+    expiry_events: int
 
 
 def run(db: Database, mailer: Mailer | None = None) -> CronSummary:
@@ -36,4 +37,5 @@ def run(db: Database, mailer: Mailer | None = None) -> CronSummary:
         deleted_sessions=dunning.delete_expired_sessions(db),
         deleted_guest_carts=dunning.delete_stale_guest_carts(db),
         emails_sent=email.deliver_due(db, mailer),
+        expiry_events=expiries.announce(db),
     )

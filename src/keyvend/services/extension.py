@@ -57,6 +57,7 @@ def activate(db: Database, name: str) -> bool:
         _set_status(uow, name, ACTIVE)
         for hook in ON_ACTIVATE:
             hook(uow, name)
+        uow.record("extension.activated", data={"extension": name})
         uow.commit()
     return True
 
@@ -69,6 +70,7 @@ def deactivate(db: Database, name: str) -> bool:
         if current is None or current.status == NOT_INSTALLED:
             raise InvalidInput(f"Extension {name} is not installed")
         _set_status(uow, name, INACTIVE)
+        uow.record("extension.deactivated", data={"extension": name})
         uow.commit()
     return True
 
@@ -85,6 +87,7 @@ def uninstall(db: Database, name: str, *, confirm: bool) -> bool:
         for model in KNOWN[name][2]:
             model.__table__.drop(uow.session.connection(), checkfirst=True)
         _set_status(uow, name, NOT_INSTALLED)
+        uow.record("extension.uninstalled", data={"extension": name})
         uow.commit()
     return True
 

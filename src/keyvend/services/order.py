@@ -185,8 +185,9 @@ def delete(db: Database, order_id: int) -> bool:
     """Delete an order and its service (the key dies with it)."""
     with db.unit_of_work() as uow:
         order = _order(uow, order_id, lock=True)
-        get_type(order.type).delete(uow, order)
+        # Recorded first: the event names the order's keys, which die with it.
         uow.record("order.deleted", client_id=order.client_id, order_id=order.id)
+        get_type(order.type).delete(uow, order)
         uow.session.delete(order)
         uow.commit()
     return True

@@ -49,6 +49,8 @@ def prepare(db: Database, data: ProductCreate) -> int:
             updated_at=uow.now(),
         )
         uow.session.add(product)
+        uow.flush()
+        uow.record("product.created", data={"product_id": product.id, "title": title})
         uow.commit()
         return product.id
 
@@ -57,6 +59,7 @@ def update(db: Database, product_id: int, changes: ProductUpdate) -> bool:
     """Change title, description, status, setup or pricing; all validated before saving."""
     with db.unit_of_work() as uow:
         _apply(uow, _product(uow, product_id), changes)
+        _updated(uow, product_id, changes.model_dump(exclude_unset=True, exclude_none=True))
         uow.commit()
     return True
 
@@ -69,6 +72,8 @@ def save(db: Database, product_id: int, *, config: dict[str, Any], changes: Prod
         product_type.require_available(uow)
         product.config = product_type.parse_config(config)
         _apply(uow, product, changes)
+        sent = changes.model_dump(exclude_unset=True, exclude_none=True)
+        _updated(uow, product_id, {**sent, "config": True})
         uow.commit()
     return True
 
@@ -97,6 +102,7 @@ def update_config(db: Database, product_id: int, config: dict[str, Any]) -> bool
         product_type.require_available(uow)
         product.config = product_type.parse_config(config)
         product.updated_at = uow.now()
+        _updated(uow, product_id, {"config": True})
         uow.commit()
     return True
 
@@ -165,8 +171,13 @@ def delete(db: Database, product_id: int) -> bool:
         if live:
             raise Conflict("Cannot delete a product that has pending, active or suspended orders")
         uow.session.delete(product)
+        uow.record("product.deleted", data={"product_id": product_id})
         uow.commit()
     return True
+
+
+def _updated(uow: UnitOfWork, product_id: int, sent: dict[str, Any]) -> None:
+    uow.record("product.updated", data={"product_id": product_id, "fields": sorted(sent)})
 
 
 def to_offer(product: Product | ProductPublic) -> ProductOffer:

@@ -13,6 +13,7 @@ from keyvend.db.key_index import KeyRow
 from keyvend.db.models import ApiKeyService
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import InvalidInput, ModuleInactive, NotFound
+from keyvend.domain.event_types import fingerprint
 from keyvend.domain.keygen import MAX_LENGTH, custom_params, parse_config
 from keyvend.domain.vault import same
 from keyvend.domain.verification import VerifyCode, state_code
@@ -61,6 +62,21 @@ def lookup(db: Database, key: str, now: datetime) -> KeyRow:
     if len(key) > MAX_KEY_TEXT:
         raise NotFound(NO_SUCH_KEY)
     digest = db.vault.key_digest(key)
+    row = db.key_cache.get(digest)
+    if row is None:
+        row = _find(db, key, digest)
+    if row.module_status != extension.ACTIVE:
+        raise ModuleInactive(extension.APIKEY)
+    if row.digest is None:
+        raise NotFound(NO_SUCH_KEY)
+    if same(row.digest, digest) or _overlapping(row, digest, now):
+        return row
+    raise NotFound(NO_SUCH_KEY)
+
+
+def _find(db: Database, key: str, digest: bytes) -> KeyRow:
+    """The database's row for `digest`, kept in this process's key cache when it is a key."""
+    generation = db.key_cache.generation
     try:
         row = db.keys.find(digest, extension.APIKEY)
     except DBAPIError:
@@ -68,13 +84,11 @@ def lookup(db: Database, key: str, now: datetime) -> KeyRow:
         with db.unit_of_work(read_only=True) as uow:
             extension.require_active(uow, extension.APIKEY)
         raise
-    if row is None or row.module_status != extension.ACTIVE:
+    if row is None:
         raise ModuleInactive(extension.APIKEY)
-    if row.digest is None:
-        raise NotFound(NO_SUCH_KEY)
-    if same(row.digest, digest) or _overlapping(row, digest, now):
-        return row
-    raise NotFound(NO_SUCH_KEY)
+    if row.digest is not None and row.module_status == extension.ACTIVE:
+        db.key_cache.put(digest, fingerprint(key), row, generation)
+    return row
 
 
 def _overlapping(row: KeyRow, digest: bytes, now: datetime) -> bool:
@@ -101,13 +115,28 @@ def update(
         service = _service(uow, order_id=order_id, key=None, client_id=None)
         if api_key and not same(uow.vault.key_digest(api_key), service.key_digest):
             raise InvalidInput(NO_CHANGE, field="api_key")
+        was_enabled = service.enabled
         if new_config is not None:
             service.config = new_config
         if valid is not None:
             service.enabled = valid
         service.updated_at = uow.now()
+        _record_update(uow, service, config_changed=new_config is not None, was=was_enabled)
         uow.commit()
     return True
+
+
+def _record_update(
+    uow: UnitOfWork, service: ApiKeyService, *, config_changed: bool, was: bool
+) -> None:
+    client_id, order_id = service.client_id, service.order_id
+    if config_changed:
+        uow.record(
+            "key.updated", client_id=client_id, order_id=order_id, data={"fields": ["config"]}
+        )
+    if service.enabled != was:
+        kind = "key.enabled" if service.enabled else "key.disabled"
+        uow.record(kind, client_id=client_id, order_id=order_id)
 
 
 def reset(
@@ -129,6 +158,13 @@ def reset(
         )
     with db.unit_of_work() as uow:
         service = _service(uow, order_id=order_id, key=key, client_id=client_id)
+        # Recorded first: the event names the keys that stop (or will stop) working.
+        uow.record(
+            "key.reset",
+            client_id=service.client_id,
+            order_id=service.order_id,
+            data={"overlap": overlap},
+        )
         _keep_previous(uow, service, overlap)
         assign_new_key(uow, service)
         uow.commit()

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from keyvend.adapters.gateways.base import Gateways
 from keyvend.api.registry import ENDPOINTS
 from keyvend.config import Settings
-from keyvend.db.unit_of_work import Database
+from keyvend.db.unit_of_work import Database, acting_as
 from keyvend.domain.errors import KeyvendError, NotFound, ServiceUnavailable
 from keyvend.domain.vault import new_token
 from keyvend.edge import csrf
@@ -199,8 +199,10 @@ def _run(handler: Handler, role: Role | None, request: Request, form: Form | Non
     ctx = _context(request, role, form)
     if isinstance(ctx, Response):
         return ctx
+    actor = f"{ctx.actor.role}:{ctx.actor.id}" if ctx.actor else "system"
     try:
-        return handler(ctx)
+        with acting_as(actor):
+            return handler(ctx)
     except KeyvendError as exc:
         return error_page(ctx, exc)
 

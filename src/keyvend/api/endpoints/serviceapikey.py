@@ -14,6 +14,7 @@ from keyvend.domain.verification import VerifyCode
 from keyvend.schemas.usage import UsagePublic
 from keyvend.services import serviceapikey, usage, verification
 
+
 def _whole_number(value: Any) -> Any:
     if isinstance(value, bool):  # JSON true is not a cost of 1
         raise ValueError("must be a whole number")
