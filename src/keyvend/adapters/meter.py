@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from keyvend.domain.quota import Window
@@ -33,8 +32,7 @@ REDIS_RETRY_SECONDS = 5.0
 Seed = Callable[[int, str], int]  # (order_id, window name) -> what the database says was spent
 
 
-@dataclass(frozen=True)
-class Counter:
+class Counter(NamedTuple):
     """One counter a verify touches: whose (order), which window, and its limit."""
 
     order_id: int

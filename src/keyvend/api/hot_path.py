@@ -130,10 +130,15 @@ def _body(db: Database, path: str, key: str, cost: int) -> Answer:
         return Answer(_TRUE if valid else _FALSE, valid)
     if path == VERIFY:
         found = verification.verify(db, key, cost=cost)
-        body = json.dumps({"result": found.to_api(), "error": None}, separators=(",", ":"))
+        body = _compact({"result": found.to_api(), "error": None})
         return Answer(body.encode(), found.valid, found.missed)
     info = serviceapikey.get_info(db, key)
-    return Answer(json.dumps({"result": info, "error": None}).encode(), bool(info["valid"]))
+    return Answer(_compact({"result": info, "error": None}).encode(), bool(info["valid"]))
+
+
+# One encoder for every answer, compact like the rest of the API (json.dumps with
+# arguments builds an encoder per call).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _usual(scope: Scope) -> str | Literal[False] | None:

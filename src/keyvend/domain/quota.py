@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from limits import RateLimitItem, parse
 
@@ -41,13 +41,13 @@ class KeyLimits:
     rate_limit: RateLimitItem | None = None
 
 
-@dataclass(frozen=True)
-class Window:
-    """One counter's window: its name, when it ends (None: never), and how long to keep it."""
+class Window(NamedTuple):
+    """One counter's window: its name, when it ends (None: never), and how long to keep it
+    (seconds from the window's first use on; 0: for ever)."""
 
     name: str
     reset_at: datetime | None
-    ttl: int  # seconds a stored counter is kept; 0: for ever
+    ttl: int
 
 
 def parse_limits(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,25 +93,42 @@ def _limits(quota: int | None, period: str | None, rate: str | None) -> KeyLimit
 def quota_window(period: str, now: datetime, expires_at: datetime | None) -> Window:
     """The quota window holding `now`; `period` follows the order's paid time."""
     if period == "day":
-        start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        return _ending(f"d{start:%Y-%m-%d}", start + timedelta(days=1), now)
+        return _day_window(now.year, now.month, now.day)
     if period == "month":
-        days = calendar.monthrange(now.year, now.month)[1]
-        start = datetime(now.year, now.month, 1, tzinfo=UTC)
-        return _ending(f"m{start:%Y-%m}", start + timedelta(days=days), now)
+        return _month_window(now.year, now.month)
     if period == "period" and expires_at is not None:
         return _ending(f"p{int(expires_at.timestamp())}", expires_at, now)
-    return Window("t", None, 0)
+    return _FOREVER
 
 
 def rate_window(item: RateLimitItem, now: datetime) -> Window:
     """The fixed rate-limit window holding `now`, aligned to the clock as the API's are."""
     period = item.get_expiry()
-    seconds = now.timestamp()
-    index = math.floor(seconds / period)
+    return _rate_window(item.amount, period, math.floor(now.timestamp() / period))
+
+
+# Windows repeat for every verify within them: each is built once (this runs per verify).
+@lru_cache(maxsize=64)
+def _day_window(year: int, month: int, day: int) -> Window:
+    start = datetime(year, month, day, tzinfo=UTC)
+    return _ending(f"d{start:%Y-%m-%d}", start + timedelta(days=1), start)
+
+
+@lru_cache(maxsize=64)
+def _month_window(year: int, month: int) -> Window:
+    start = datetime(year, month, 1, tzinfo=UTC)
+    days = calendar.monthrange(year, month)[1]
+    return _ending(f"m{start:%Y-%m}", start + timedelta(days=days), start)
+
+
+@lru_cache(maxsize=256)
+def _rate_window(amount: int, period: int, index: int) -> Window:
     reset_at = datetime.fromtimestamp((index + 1) * period, UTC)
-    return Window(f"r{item.amount}/{period}:{index}", reset_at, period)
+    return Window(f"r{amount}/{period}:{index}", reset_at, period)
 
 
-def _ending(name: str, reset_at: datetime, now: datetime) -> Window:
-    return Window(name, reset_at, max(1, math.ceil((reset_at + _MARGIN - now).total_seconds())))
+def _ending(name: str, reset_at: datetime, start: datetime) -> Window:
+    return Window(name, reset_at, max(1, math.ceil((reset_at + _MARGIN - start).total_seconds())))
+
+
+_FOREVER = Window("t", None, 0)

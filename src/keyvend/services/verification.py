@@ -9,9 +9,9 @@ from its rate limit through the meter, both or neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from keyvend.adapters.meter import Counter, Spend
 from keyvend.db.key_index import KeyRow
@@ -23,16 +23,14 @@ from keyvend.domain.verification import VerifyCode
 from keyvend.services import serviceapikey
 
 
-@dataclass(frozen=True)
-class Quota:
+class Quota(NamedTuple):
     limit: int
     remaining: int
     reset_at: datetime | None
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The answer of a verify (`to_api` is its wire form)."""
+class Verification(NamedTuple):
+    """The answer of a verify (`to_api` is its wire form); a tuple: one is built per call."""
 
     code: VerifyCode
     config: dict[str, Any]
@@ -107,4 +105,10 @@ def _quota_counter(row: KeyRow, limits: KeyLimits, now: datetime) -> Counter | N
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return _isoformat(value) if value is not None else None
+
+
+@lru_cache(maxsize=8192)
+def _isoformat(value: datetime) -> str:
+    # Expiry and reset times repeat across verifies: format each once.
+    return value.isoformat()
