@@ -46,6 +46,8 @@ class Spend(NamedTuple):
 
 
 class Meter(Protocol):
+    remote: bool  # its counters are across a network (a call may wait on it)
+
     def spend(self, *, quota: Counter | None, rate: Counter | None, cost: int) -> Spend:
         """Spend `cost` from `quota` and one call from `rate`, both or neither."""
         ...
@@ -69,6 +71,8 @@ class Meter(Protocol):
 
 class MemoryMeter:
     """Counters of this process (see the module docstring for what that guarantees)."""
+
+    remote = False
 
     def __init__(self, seed: Seed | None = None, clock: Callable[[], float] = time.time) -> None:
         self._seed = seed
@@ -167,6 +171,8 @@ _REFUSALS = {1: VerifyCode.RATE_LIMITED, 2: VerifyCode.USAGE_EXCEEDED}
 
 class RedisMeter:
     """Counters in Redis, shared by every process; memory while Redis is unreachable."""
+
+    remote = True
 
     def __init__(self, url: str, fallback: Meter) -> None:
         import redis

@@ -60,7 +60,7 @@ async def api_call(request: Request) -> JSONResponse:
         run = functools.partial(_execute, found, call, params, verdict)
         db = call.db
         if found.inline:
-            result = await key_read(db, run)
+            result = await key_read(db, run, metered=found.metered)
         else:
             result = await in_thread(db, run, gateway=found.gateway)
         response = ok(result)

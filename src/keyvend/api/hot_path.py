@@ -104,7 +104,7 @@ class HotPath:
             )
 
         try:
-            body, valid, missed = await key_read(db, answer)
+            body, valid, missed = await key_read(db, answer, metered=path == VERIFY)
         except Exception as exc:
             record_check(failure_outcome(exc), time.perf_counter() - started)
             response = error_response(exc)

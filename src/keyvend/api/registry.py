@@ -87,6 +87,7 @@ class Endpoint:
     gateway: bool = False  # calls a payment gateway: may wait longer than the database timeout
     applications: bool = False  # accepts application tokens (Bearer), see `api.applications`
     missed: Callable[[Any], bool] | None = None  # whether a result found no key (guest_miss)
+    metered: bool = False  # spends a key's quota: waits on Redis when the meter is there
 
     @property
     def policies(self) -> Policies:
@@ -116,6 +117,7 @@ def endpoint(
     gateway: bool = False,
     applications: bool = False,
     missed: Callable[[Any], bool] | None = None,
+    metered: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `role/module/method`."""
 
@@ -124,7 +126,17 @@ def endpoint(
         assert key not in ENDPOINTS, f"duplicate endpoint {key}"
         assert set(limits) <= POLICIES.keys(), f"unknown rate-limit policy in {limits}"
         ENDPOINTS[key] = Endpoint(
-            role, module, method, params, handler, inline, limits, gateway, applications, missed
+            role,
+            module,
+            method,
+            params,
+            handler,
+            inline,
+            limits,
+            gateway,
+            applications,
+            missed,
+            metered,
         )
         return handler
 

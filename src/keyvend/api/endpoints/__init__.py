@@ -1,6 +1,7 @@
 """One file per FOSSBilling module; importing this package registers every endpoint."""
 
 from keyvend.api.endpoints import (  # noqa: F401
+    activity,
     application,
     cart,
     client,

@@ -101,6 +101,7 @@ def get_info(call: Call, p: KeyParams) -> dict[str, Any]:
     limits=("guest_miss",),
     applications=True,
     missed=_missed,
+    metered=True,
 )
 def verify(call: Call, p: VerifyParams) -> dict[str, Any]:
     """Verify an API key and spend `cost` of its quota: always a result, {valid, code,
