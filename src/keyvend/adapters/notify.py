@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-POLL_SECONDS = 0.01
+POLL_SECONDS = 0.02
 SAFETY_POLL = 1.0
 
 

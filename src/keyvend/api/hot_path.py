@@ -104,7 +104,8 @@ class HotPath:
             )
 
         try:
-            body, valid, missed = await key_read(db, answer, metered=path == VERIFY)
+            cached = db.reads_block and _cached(db, key)
+            body, valid, missed = await key_read(db, answer, metered=path == VERIFY, cached=cached)
         except Exception as exc:
             record_check(failure_outcome(exc), time.perf_counter() - started)
             response = error_response(exc)
@@ -139,6 +140,11 @@ def _body(db: Database, path: str, key: str, cost: int) -> Answer:
 # One encoder for every answer, compact like the rest of the API (json.dumps with
 # arguments builds an encoder per call).
 _compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _cached(db: Database, key: str) -> bool:
+    """Whether this process's key cache holds the key (then no database round trip)."""
+    return bool(key) and db.key_cache.get(db.vault.key_digest(key)) is not None
 
 
 def _usual(scope: Scope) -> str | Literal[False] | None:

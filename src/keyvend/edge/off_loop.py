@@ -30,11 +30,14 @@ KEY_THREADS = 2
 _key_threads: ThreadPoolExecutor | None = None
 
 
-async def key_read(db: Database, read: Callable[[], T], *, metered: bool = False) -> T:
-    """`read()` (a key check) inline on SQLite; on PostgreSQL on a key thread, bounded. A
-    `metered` read (a verify) also goes to a key thread when the quota meter is Redis: a
-    network round trip must not stall the event loop, and two can overlap."""
-    if not (db.reads_block or (metered and db.meter.remote)):
+async def key_read(
+    db: Database, read: Callable[[], T], *, metered: bool = False, cached: bool = False
+) -> T:
+    """`read()` (a key check) inline on SQLite, or when its key is `cached` (no database
+    round trip); on PostgreSQL on a key thread, bounded. A `metered` read (a verify) also
+    goes to a key thread when the quota meter is Redis: a network round trip must not stall
+    the event loop, and two can overlap."""
+    if not ((db.reads_block and not cached) or (metered and db.meter.remote)):
         return read()
     future = asyncio.get_running_loop().run_in_executor(_executor(), read)
     try:
