@@ -26,7 +26,8 @@ def parse_moment(value: Any) -> datetime:
             raise ValueError(MOMENT_HINT) from None
     else:
         raise ValueError(MOMENT_HINT)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # In UTC: SQLite stores moments without their zone, so an offset must not reach it.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # A moment given as text: never a number (which pydantic would read as a Unix time).

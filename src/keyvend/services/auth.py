@@ -60,7 +60,7 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
     with db.unit_of_work() as uow:
         row = _account(uow, role, "email", email.strip().lower())
         if not verify_password(row.password_hash if row else None, password) or row is None:
-            _record_failure(db, role, email, row)
+            _record_failure(uow, role, email, row)
             raise LoginFailed("Please check your login details")
         if isinstance(row, Client) and row.status != "active":
             raise AccountDisabled("Your account is not active")
@@ -79,17 +79,17 @@ def login(db: Database, role: Role, *, email: str, password: str, ttl_hours: int
         return LoginSession(Actor(role, row.id), token, csrf)
 
 
-def _record_failure(db: Database, role: Role, email: str, row: Admin | Client | None) -> None:
-    """A failed login is an event of its own (the activity log, webhooks); never the password."""
+def _record_failure(uow: UnitOfWork, role: Role, email: str, row: Admin | Client | None) -> None:
+    """A failed login is an event of its own (the activity log, webhooks); never the password.
+    Committed in the login's own unit: a second one would wait for its write lock on SQLite."""
     kind = "staff" if role == "admin" else "client"
     shown = email.strip().lower()[:254]
-    with db.unit_of_work() as uow:
-        uow.record(
-            f"{kind}.login_failed",
-            client_id=row.id if isinstance(row, Client) else None,
-            data={"email": shown if shown.isprintable() else repr(shown)},
-        )
-        uow.commit()
+    uow.record(
+        f"{kind}.login_failed",
+        client_id=row.id if isinstance(row, Client) else None,
+        data={"email": shown if shown.isprintable() else repr(shown)},
+    )
+    uow.commit()
 
 
 def _account(uow: UnitOfWork, role: str, column: str, value: str) -> Admin | Client | None:

@@ -179,6 +179,7 @@ def reset_api_token(db: Database, client_id: int) -> str:
         client = _client(uow, client_id)
         client.api_token_digest = db.vault.token_digest(token)
         client.updated_at = uow.now()
+        uow.record("client.updated", client_id=client.id, data={"fields": ["api_token"]})
         uow.commit()
     return token
 

@@ -8,8 +8,9 @@ from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.account import ClientCreate, ClientStatus, ClientUpdate, NewAccount
-from keyvend.services import client, order, password_reset
+from keyvend.services import activity, client, order, password_reset
 from keyvend.services.pagination import PageRequest
+from keyvend.web import admin_activity
 from keyvend.web.error_pages import status_of
 from keyvend.web.forms import checked, refusal
 from keyvend.web.page import Ctx, page
@@ -134,6 +135,7 @@ def _client_page(
         title=found.email,
         found=found,
         orders=orders,
+        history=admin_activity.rows(activity.history(ctx.db, client_id=client_id)),
         created=created,
         generated=generated,
         values=values or {name: str(shown[name]) for name in EDIT_LABELS},

@@ -9,9 +9,9 @@ from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
 from keyvend.domain.order_states import Action, OrderStatus, allowed_actions
 from keyvend.schemas.account import ClientPublic
 from keyvend.schemas.order import OrderCreate, OrderPublic
-from keyvend.services import client, invoice, order, product
+from keyvend.services import activity, client, invoice, order, product
 from keyvend.services.pagination import PageRequest
-from keyvend.web import order_view
+from keyvend.web import admin_activity, order_view
 from keyvend.web.forms import checked, form_id
 from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import KeyFields, key_fields_from_config, sample_key
@@ -131,6 +131,7 @@ def order_page(
         bad=key_error.field if key_error else None,
         usage=order_view.usage(ctx.db, view),
         overlaps=order_view.OVERLAPS,
+        history=admin_activity.rows(activity.history(ctx.db, order_id=order_id)),
     )
 
 
