@@ -1,6 +1,8 @@
 """The background worker of `keyvend serve`: the cron jobs every `worker_interval` seconds,
-emails included (sent through the SMTP server of KEYVEND_SMTP_URL), and every second the
-expiries announced as events (`services.expiries`).
+emails included (sent through the SMTP server of KEYVEND_SMTP_URL), every second the
+expiries announced as events (`services.expiries`), and every second the due webhook
+deliveries handed to a small thread pool (`services.webhook_delivery.Dispatcher`: one
+delivery in flight per webhook, so a dead receiver never delays another, nor a request).
 
 One worker per serve, in the serving process rather than in each uvicorn worker, on a thread
 of its own with a Database of its own. Several servers may each run one, and `keyvend cron`
@@ -15,32 +17,40 @@ import logging
 import threading
 
 from keyvend.adapters.mail import mailer_for
+from keyvend.adapters.webhook_sender import HttpxSender, WebhookSender
 from keyvend.app import build_database
 from keyvend.config import Settings
 from keyvend.db.unit_of_work import Database
 from keyvend.observability import metrics
-from keyvend.services import cron, expiries, secret
+from keyvend.services import cron, expiries, secret, webhook_delivery
 from keyvend.services.cron import CronSummary
 
 log = logging.getLogger("keyvend.worker")
 STOP_TIMEOUT = 10.0  # seconds `stop` waits for a cycle under way to finish
 ANNOUNCE_SECONDS = 1.0
+WEBHOOK_SECONDS = 1.0
 
 
 class Worker:
     """Runs `cron.run` on a thread: at once, then every `interval` seconds until stopped."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, *, webhooks: WebhookSender | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.interval = settings.worker_interval
         self.mailer = mailer_for(settings)
+        self.webhooks = webhook_delivery.Dispatcher(db, webhooks or HttpxSender())
         self.cycle_done = threading.Event()  # set after every cycle, failed or not
         self._checked = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="keyvend-worker", daemon=True)
         self._announcer = threading.Thread(
             target=self._announce_loop, name="keyvend-expiries", daemon=True
+        )
+        self._webhook_thread = threading.Thread(
+            target=self._webhook_loop, name="keyvend-webhooks", daemon=True
         )
 
     def run_once(self) -> CronSummary | None:
@@ -51,7 +61,7 @@ class Worker:
             if not self._checked:
                 secret.check(self.db, self.settings)
                 self._checked = True
-            summary = cron.run(self.db, self.mailer)
+            summary = cron.run(self.db, self.mailer, self.webhooks.sender)
         except Exception:
             log.exception("background jobs failed; next run in %s s", self.interval)
         finally:
@@ -64,13 +74,15 @@ class Worker:
     def start(self) -> None:
         self._thread.start()
         self._announcer.start()
+        self._webhook_thread.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop at once when idle, or after the cycle under way; then close the database."""
         self._stopping.set()
-        for thread in (self._thread, self._announcer):
+        for thread in (self._thread, self._announcer, self._webhook_thread):
             if thread.is_alive():
                 thread.join(timeout)
+        self.webhooks.close(timeout)
         self.db.dispose()
 
     @property
@@ -89,6 +101,17 @@ class Worker:
                 expiries.announce(self.db)
             except Exception:
                 log.exception("announcing expiries failed; next try in %s s", ANNOUNCE_SECONDS)
+
+    def _webhook_loop(self) -> None:
+        """Due webhook deliveries start within about a second; none before the secret is
+        known to be the database's (the first cron cycle checks it)."""
+        while not self._stopping.wait(WEBHOOK_SECONDS):
+            if not self._checked:
+                continue
+            try:
+                self.webhooks.tick()
+            except Exception:
+                log.exception("starting webhook deliveries failed; next try in 1 s")
 
 
 def start(settings: Settings) -> Worker | None:

@@ -227,6 +227,9 @@ def test_cron_bills_and_suspends_orders_that_expired_and_drops_dead_sessions(cli
         "deleted_sessions": 1,
         "deleted_guest_carts": 0,
         "emails_sent": [],  # no KEYVEND_SMTP_URL: the mails stay queued
+        "webhooks_sent": [],
+        # The first run only starts the expiry watermark: the past is not news.
+        "expiry_events": 0,
     }
     assert cli.json("cron") == {
         "retried_items": [],
@@ -237,6 +240,8 @@ def test_cron_bills_and_suspends_orders_that_expired_and_drops_dead_sessions(cli
         "deleted_sessions": 0,
         "deleted_guest_carts": 0,
         "emails_sent": [],
+        "webhooks_sent": [],
+        "expiry_events": 0,
     }
     database = cli.database()
     try:

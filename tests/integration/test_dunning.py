@@ -438,6 +438,8 @@ def test_the_summary_lists_every_job_in_order(db: Database) -> None:
         "deleted_sessions",
         "deleted_guest_carts",
         "emails_sent",
+        "webhooks_sent",
+        "expiry_events",
     ]
 
 

@@ -159,7 +159,10 @@ class AdminApi:
     def __call__(self, path: str, **params: Any) -> Any:
         """Call `admin/PATH` and return its result; fail the test on an error envelope."""
         response = httpx.post(
-            f"{self.base_url}/api/admin/{path}", json=params, auth=("admin", self.token)
+            f"{self.base_url}/api/admin/{path}",
+            json=params,
+            auth=("admin", self.token),
+            timeout=30,  # a server just started (or a busy machine) can take seconds
         )
         body = response.json()
         assert body["error"] is None, body

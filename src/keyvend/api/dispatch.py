@@ -72,6 +72,9 @@ async def api_call(request: Request) -> JSONResponse:
     if call is not None:
         write_cookies(request, response, call.cookies)
     response.headers.update(verdict.headers())
+    if found is not None and found.applications and request.app.state.db.key_cache.live:
+        # As on the fast lane: which changes this key answer reflects (see `hot_path`).
+        response.headers["X-Keyvend-Seq"] = str(request.app.state.key_feed.last_seq)
     _observe(found, response.status_code, time.perf_counter() - started, result, failed)
     return response
 

@@ -49,6 +49,7 @@ MAX_FAST_BODY = 4096
 _TRUE = b'{"result":true,"error":null}'
 _FALSE = b'{"result":false,"error":null}'
 _BEARER = b"bearer "
+SEQ_HEADER = b"x-keyvend-seq"
 
 
 class Answer(NamedTuple):
@@ -120,6 +121,11 @@ class HotPath:
             (b"cache-control", b"no-store"),
         ]
         headers += [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
+        if db.key_cache.live:
+            # Which changes this answer reflects: a live client keeps it only if it is not
+            # behind the changes the client has already heard of on the stream.
+            feed = scope["app"].state.key_feed
+            headers.append((SEQ_HEADER, b"%d" % feed.last_seq))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

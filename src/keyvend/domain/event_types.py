@@ -41,7 +41,8 @@ EVERY_KEY_CHANGES = frozenset(
 KEY_CHANGES = ORDER_KEY_CHANGES | CLIENT_KEY_CHANGES | EVERY_KEY_CHANGES
 
 # The types a webhook may subscribe to (besides "*"), as DESIGN.md section 12 lists them and
-# as the services record them.
+# as the services record them. Changes to webhooks themselves (`webhook.created`, `updated`,
+# `deleted`) are recorded for the activity log but never sent to a webhook.
 EVENT_TYPES = frozenset(
     {
         "client.created",

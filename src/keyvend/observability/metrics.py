@@ -135,6 +135,20 @@ def outbox_exposition(counts: Mapping[str, int]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def webhook_exposition(counts: Mapping[str, int]) -> bytes:
+    """Webhook deliveries by status (pending, sending, delivered, failed), read from the
+    database at scrape time like the outbox: a gauge in Prometheus text."""
+    lines = [
+        "# HELP keyvend_webhook_deliveries Webhook deliveries, by status (pending, failed, ...).",
+        "# TYPE keyvend_webhook_deliveries gauge",
+        *(
+            f'keyvend_webhook_deliveries{{status="{status}"}} {n}'
+            for status, n in sorted(counts.items())
+        ),
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def exposition() -> bytes:
     """The Prometheus text of every worker (multiprocess mode) or of this process."""
     if not MULTIPROCESS:

@@ -16,6 +16,7 @@ from keyvend.db.unit_of_work import Database
 from keyvend.observability import metrics
 from keyvend.observability.health import ReadinessProbe
 from keyvend.schemas.email import EmailStatus
+from keyvend.services import webhook
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -41,6 +42,7 @@ def routes(settings: Settings, db: Database) -> list[Route]:
                 media_type="text/plain",
             )
         body = metrics.exposition() + metrics.outbox_exposition(_outbox_counts(db))
+        body += metrics.webhook_exposition(_webhook_counts(db))
         return Response(body, headers=NO_STORE, media_type=metrics.CONTENT_TYPE)
 
     return [
@@ -48,6 +50,14 @@ def routes(settings: Settings, db: Database) -> list[Route]:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
+
+
+def _webhook_counts(db: Database) -> dict[str, int]:
+    """Webhook deliveries by status; none when the database cannot say."""
+    try:
+        return webhook.counts(db)
+    except SQLAlchemyError:
+        return {}
 
 
 def _outbox_counts(db: Database) -> dict[str, int]:

@@ -21,8 +21,8 @@ class CronSummary(TypedDict):
     deleted_sessions: int
     deleted_guest_carts: int
     emails_sent: list[int]
-    expiry_events: int
     webhooks_sent: list[int]
+    expiry_events: int
 
 
 def run(
@@ -44,6 +44,6 @@ def run(
         deleted_sessions=dunning.delete_expired_sessions(db),
         deleted_guest_carts=dunning.delete_stale_guest_carts(db),
         emails_sent=email.deliver_due(db, mailer),
-        expiry_events=expiry_events,
         webhooks_sent=webhook_delivery.deliver_due(db, webhooks or HttpxSender()),
+        expiry_events=expiry_events,
     )

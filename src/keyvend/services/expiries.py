@@ -27,21 +27,24 @@ WATERMARK = "expiry_watermark"
 def announce(db: Database) -> int:
     """Record the expiries since the last run; returns how many events were recorded."""
     with db.unit_of_work() as uow:
-        now = uow.now()
-        since = _claim_watermark(uow, now)
+        # Runs cover whole seconds, [previous watermark, this one): every moment belongs
+        # to exactly one run, so each expiry is announced once, at most a second late.
+        until = datetime.fromtimestamp(int(uow.now().timestamp()), UTC)
+        since = _claim_watermark(uow, until)
         if since is None:
             uow.commit()  # the first run starts the watermark: the past is not news
             return 0
-        recorded = _expired_orders(uow, since, now) + _ended_overlaps(uow, since, now)
+        recorded = _expired_orders(uow, since, until) + _ended_overlaps(uow, since, until)
         uow.commit()
     return recorded
 
 
-def _claim_watermark(uow: UnitOfWork, now: datetime) -> datetime | None:
-    """The previous run's time (None on the first run), the row locked and moved to `now`."""
+def _claim_watermark(uow: UnitOfWork, until: datetime) -> datetime | None:
+    """The previous run's watermark (None on the first run), the row locked and moved to
+    `until` (whole seconds, as the counter stores them)."""
     dialect = uow.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    stamp = int(now.timestamp())
+    stamp = int(until.timestamp())
     # Read under lock, then written by one upsert (two first runs at once must not clash on
     # creating the row; the loser's run then finds nothing new to announce).
     previous = uow.session.scalar(
@@ -52,16 +55,18 @@ def _claim_watermark(uow: UnitOfWork, now: datetime) -> datetime | None:
         .values(name=WATERMARK, value=stamp)
         .on_conflict_do_update(index_elements=[Counter.name], set_={"value": stamp})
     )
-    return None if previous is None else datetime.fromtimestamp(previous, UTC)
+    if previous is None:
+        return None
+    return min(datetime.fromtimestamp(previous, UTC), until)  # a clock set back: nothing
 
 
-def _expired_orders(uow: UnitOfWork, since: datetime, now: datetime) -> int:
+def _expired_orders(uow: UnitOfWork, since: datetime, until: datetime) -> int:
     orders = uow.session.execute(
         select(Order.id, Order.client_id, Order.expires_at)
         .where(
             Order.status == OrderStatus.ACTIVE,
-            Order.expires_at > since,
-            Order.expires_at <= now,
+            Order.expires_at >= since,
+            Order.expires_at < until,
         )
         .order_by(Order.expires_at)
     ).all()
@@ -75,12 +80,12 @@ def _expired_orders(uow: UnitOfWork, since: datetime, now: datetime) -> int:
     return len(orders)
 
 
-def _ended_overlaps(uow: UnitOfWork, since: datetime, now: datetime) -> int:
+def _ended_overlaps(uow: UnitOfWork, since: datetime, until: datetime) -> int:
     if not inspect(uow.session.connection()).has_table(ApiKeyService.__tablename__):
         return 0  # the extension is uninstalled: no keys
     services = uow.session.scalars(
         select(ApiKeyService).where(
-            ApiKeyService.previous_until > since, ApiKeyService.previous_until <= now
+            ApiKeyService.previous_until >= since, ApiKeyService.previous_until < until
         )
     ).all()
     for service in services:

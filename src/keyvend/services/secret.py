@@ -13,6 +13,7 @@ key decrypts). API tokens and session tokens cannot be: the database keeps only
 key that survives rotations: on the first rotation the key derived from the old secret is
 kept, wrapped (AES-GCM) under a subkey of the new secret, in `secret_check.wrapped_token_key`;
 later rotations re-wrap it. Every token and session keeps working and no digest changes.
+The outbox's mails and the webhooks' signing secrets are re-encrypted too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from keyvend.config import Settings, secret_path, secret_source, write_draft
 from keyvend.db.engine import make_engine
-from keyvend.db.models import ApiKeyService, Email, SecretCheck, metadata
+from keyvend.db.models import ApiKeyService, Email, SecretCheck, Webhook, metadata
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict
 from keyvend.domain.vault import KeyVault, UndecryptableKey, same
@@ -34,7 +35,9 @@ from keyvend.domain.vault import KeyVault, UndecryptableKey, same
 ROW_ID = 1
 BATCH = 500
 # Tables that every database has rows in, data or not.
-BOOKKEEPING = {"alembic_version", "extensions", SecretCheck.__tablename__}
+# Tables whose rows hold nothing encrypted under the secret (the events of a fresh install,
+# the expiry watermark) do not make a database one "with data".
+BOOKKEEPING = {"alembic_version", "extensions", "events", "counters", SecretCheck.__tablename__}
 
 
 class SecretMismatch(RuntimeError):
@@ -172,6 +175,7 @@ def _rotate_rows(db: Database, settings: Settings, new: KeyVault) -> int:
             raise SecretMismatch(_mismatch(settings))  # changed since the start-up check
         keys = _move_keys(uow, db.vault, new)
         _move_emails(uow, db.vault, new)
+        _move_webhook_secrets(uow, db.vault, new)
         row.check_value = new.check_value
         row.wrapped_token_key = new.wrapped_token_key()
         row.updated_at = uow.now()
@@ -226,6 +230,20 @@ def _move_emails(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> None:
         if moved:
             uow.session.execute(update(Email), moved)
         after = rows[-1].id
+
+
+def _move_webhook_secrets(uow: UnitOfWork, old: KeyVault, new: KeyVault) -> None:
+    """Re-encrypt the webhooks' signing secrets (few: all at once). One that no longer
+    decrypts under the current secret is left as it is."""
+    moved = []
+    for row in uow.session.execute(select(Webhook.id, Webhook.secret_ciphertext)).all():
+        try:
+            signing_secret = old.decrypt_key(row.secret_ciphertext)
+        except UndecryptableKey:
+            continue
+        moved.append({"id": row.id, "secret_ciphertext": new.encrypt_key(signing_secret)})
+    if moved:
+        uow.session.execute(update(Webhook), moved)
 
 
 def _moved(

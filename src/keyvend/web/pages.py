@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from keyvend.web import (
     admin_account,
+    admin_activity,
     admin_applications,
     admin_clients,
     admin_emails,
@@ -23,6 +24,7 @@ from keyvend.web import (
     admin_products,
     admin_settings,
     admin_staff,
+    admin_webhooks,
     client_account,
     client_area,
     client_invoices,
@@ -52,6 +54,8 @@ def routes() -> list[Route]:
         *admin_staff.routes(),
         *admin_account.routes(),
         *admin_emails.routes(),
+        *admin_activity.routes(),
+        *admin_webhooks.routes(),
     ]
 
 

@@ -2,7 +2,8 @@
 
 `KeyvendClient` (threads) and `AsyncKeyvendClient` (asyncio) ask a Keyvend or FOSSBilling
 server whether a key is valid and what its custom parameters are, and `verify` spends a key's
-quota. Web integrations live in
+quota. In live mode (`live=True`) they follow the server's revocation stream and cache valid
+answers for long. Web integrations live in
 `keyvend_client.asgi`, `keyvend_client.wsgi` and `keyvend_client.fastapi` (the `fastapi` extra).
 """
 
@@ -17,6 +18,7 @@ from keyvend_client.errors import (
     ServerUnavailable,
     Unauthorized,
 )
+from keyvend_client.live import LiveState
 from keyvend_client.models import KeyInfo, Quota, Verification, VerifyCode
 from keyvend_client.policy import FAIL_CLOSED, FailClosed, FailurePolicy, ServeStale
 
@@ -31,6 +33,7 @@ __all__ = [
     "KeyNotFound",
     "KeyvendClient",
     "KeyvendError",
+    "LiveState",
     "Quota",
     "RateLimited",
     "ServeStale",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
+import threading
 from collections.abc import Iterator
 from typing import Literal
 
@@ -22,6 +24,12 @@ class AnswerCache:
     Valid keys are cached for `cache_ttl` seconds, invalid and unknown keys for `negative_ttl`
     (so that a key re-enabled on the server works again soon). After a 429 the server is not
     asked again before its `Retry-After` has passed.
+
+    In live mode (`live_ttl` given) a follower of the revocation stream evicts answers by key
+    fingerprint and says when it is `live`. A valid answer is then trusted for `live_ttl` if
+    it was asked for and stored while the stream was live with no eviction in between (else
+    an eviction could have raced past it); while the stream is not live, every answer is
+    fresh only as long as `cache_ttl` allows, whatever it was stored for.
     """
 
     def __init__(
@@ -32,10 +40,16 @@ class AnswerCache:
         max_entries: int,
         on_unavailable: FailurePolicy,
         clock: Clock,
+        live_ttl: float | None = None,
     ) -> None:
-        if cache_ttl < 0 or negative_ttl < 0:
-            raise ValueError("cache_ttl and negative_ttl must be >= 0")
+        if cache_ttl < 0 or negative_ttl < 0 or (live_ttl is not None and live_ttl < 0):
+            raise ValueError("cache_ttl, negative_ttl and live_ttl must be >= 0")
         self._ttl = cache_ttl
+        self._live_ttl = live_ttl
+        self._live = False
+        self._epoch = 0  # moves on every eviction and every change of `live`
+        self._seen = 0  # the newest event seq heard on the stream
+        self._evicting = threading.Lock()  # an eviction never falls between check and store
         self._negative_ttl = negative_ttl
         self._keep_for = on_unavailable.stale_seconds
         self._clock = clock
@@ -47,7 +61,37 @@ class AnswerCache:
 
     def fresh(self, key: str) -> Answer | Literal[Missing.MISS]:
         """The cached answer for `key` if it is still fresh, else `MISS`."""
-        return self._cache.fresh(key)
+        return self._cache.fresh(key, max_age=self._max_age())
+
+    @property
+    def epoch(self) -> int:
+        """Taken before asking the server; `settle` trusts the answer only if it is unchanged."""
+        return self._epoch
+
+    @property
+    def live(self) -> bool:
+        """Whether the revocation stream is followed right now (live mode only)."""
+        return self._live
+
+    def set_live(self, live: bool) -> None:
+        """Say whether every change is heard from now on (the stream sent `ready`) or not."""
+        with self._evicting:
+            if live != self._live:
+                self._live = live
+                self._epoch += 1
+
+    def saw(self, seq: int) -> None:
+        """The stream has reached event `seq`."""
+        self._seen = max(self._seen, seq)
+
+    def evict(self, fingerprint: str | None) -> None:
+        """Drop the answers for the key of `fingerprint` (None: every answer)."""
+        with self._evicting:
+            self._epoch += 1
+            if fingerprint is None:
+                self._cache.clear()
+            else:
+                self._cache.discard_tag(fingerprint)
 
     def check_backoff(self) -> None:
         """Raise `RateLimited` while the server's last `Retry-After` has not passed."""
@@ -55,13 +99,27 @@ class AnswerCache:
         if remaining > 0:
             raise RateLimited(math.ceil(remaining))
 
-    def settle(self, key: str, response: httpx.Response) -> Answer:
-        """Decode the server's response, remember the answer (or the back-off) and return it."""
+    def settle(self, key: str, response: httpx.Response, *, epoch: int = 0) -> Answer:
+        """Decode the server's response, remember the answer (or the back-off) and return it.
+
+        `epoch` is `self.epoch` as it was before the request was sent.
+        """
         with self._backing_off():
             answer = decode(response)
         positive = answer is not None and answer.valid
-        ttl = self._ttl if positive else self._negative_ttl
-        self._cache.put(key, answer, ttl=ttl, keep_for=self._keep_for)
+        if self._live_ttl is None:
+            ttl = self._ttl if positive else self._negative_ttl
+            self._cache.put(key, answer, ttl=ttl, keep_for=self._keep_for)
+            return answer
+        with self._evicting:
+            if _behind(response, self._seen):
+                # Served by a worker that has not yet heard of a change this client has:
+                # its answer may predate the change, so it is not kept at all.
+                return answer
+            trusted = self._live and epoch == self._epoch
+            ttl = (self._live_ttl if trusted else self._ttl) if positive else self._negative_ttl
+            tag = fingerprint(key)
+            self._cache.put(key, answer, ttl=ttl, keep_for=self._keep_for, tag=tag)
         return answer
 
     def settle_verification(self, response: httpx.Response) -> Verification:
@@ -81,7 +139,7 @@ class AnswerCache:
     def fallback(self, key: str, error: RateLimited | ServerUnavailable) -> Answer:
         """The last known answer when the policy allows serving it, else raise `error`."""
         if self._keep_for > 0:
-            answer = self._cache.stale(key)
+            answer = self._cache.stale(key, max_age=self._max_age())
             if answer is not MISS:
                 return answer
         raise error
@@ -92,6 +150,24 @@ class AnswerCache:
             self._cache.clear()
         else:
             self._cache.discard(key)
+
+    def _max_age(self) -> float | None:
+        """No answer outlives the short TTL while live mode cannot hear changes."""
+        return None if self._live or self._live_ttl is None else self._ttl
+
+
+SEQ_HEADER = "x-keyvend-seq"  # the newest event the answering server process has heard of
+
+
+def _behind(response: httpx.Response, seen: int) -> bool:
+    served = response.headers.get(SEQ_HEADER, "")
+    return served.isdigit() and int(served) < seen
+
+
+def fingerprint(key: str) -> str:
+    """How the revocation stream names a key: the lower-case hex SHA-256 of the case-folded
+    key (surrounding blanks dropped), never the key itself."""
+    return hashlib.sha256(key.strip().lower().encode()).hexdigest()
 
 
 def can_exist(key: str) -> bool:

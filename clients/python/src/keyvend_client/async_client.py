@@ -18,9 +18,11 @@ from keyvend_client.answers import (
 )
 from keyvend_client.cache import MISS, Clock
 from keyvend_client.errors import RateLimited, ServerUnavailable
+from keyvend_client.followers import AsyncLiveFollower, stream_timeout
+from keyvend_client.live import LiveState, StreamSession, check_live
 from keyvend_client.models import NOT_FOUND, Answer, KeyInfo, Verification
 from keyvend_client.policy import FAIL_CLOSED, FailurePolicy
-from keyvend_client.protocol import info_url, transport_errors, verify_url
+from keyvend_client.protocol import events_url, info_url, transport_errors, verify_url
 from keyvend_client.singleflight import AsyncSingleFlight
 
 
@@ -28,7 +30,9 @@ class AsyncKeyvendClient:
     """The asyncio twin of `KeyvendClient` (same cache, policy and errors); use one event loop.
 
     Concurrent checks of one key share a single request; a cancelled caller does not cancel it.
-    `verify` always asks the server; `app_token` works as for `KeyvendClient`.
+    `verify` always asks the server; `app_token` works as for `KeyvendClient`. With
+    `live=True` the revocation stream is followed by a task of the event loop, started by the
+    first use (or `async with`) and cancelled by `aclose()`.
     """
 
     def __init__(
@@ -36,6 +40,8 @@ class AsyncKeyvendClient:
         base_url: str,
         *,
         app_token: str | None = None,
+        live: bool = False,
+        live_ttl: float = 3600.0,
         timeout: float | httpx.Timeout = 5.0,
         cache_ttl: float = 30.0,
         negative_ttl: float = 5.0,
@@ -56,7 +62,12 @@ class AsyncKeyvendClient:
             max_entries=max_entries,
             on_unavailable=on_unavailable,
             clock=clock,
+            live_ttl=check_live(live, self._headers, live_ttl),
         )
+        self._live: AsyncLiveFollower | None = None
+        if live:
+            session = StreamSession(self._answers, self._headers)
+            self._live = AsyncLiveFollower(events_url(base_url), session, stream_timeout(timeout))
         self._flight: AsyncSingleFlight[Answer] = AsyncSingleFlight()
 
     async def check(self, key: str) -> bool:
@@ -65,6 +76,8 @@ class AsyncKeyvendClient:
 
     async def get_info(self, key: str) -> KeyInfo:
         """Validity and custom parameters of `key`; `KeyNotFound` if the server does not know it."""
+        if self._live is not None:
+            self._live.ensure()
         answer = self._answers.fresh(key)
         if answer is MISS:
             if can_exist(key):
@@ -80,6 +93,8 @@ class AsyncKeyvendClient:
         is refused (`USAGE_EXCEEDED`, `RATE_LIMITED`, ...) spends nothing.
         """
         check_cost(cost)
+        if self._live is not None:
+            self._live.ensure()
         if not can_exist(key):
             return NOT_FOUND
         self._answers.check_backoff()
@@ -93,8 +108,17 @@ class AsyncKeyvendClient:
         """Forget the cached answer for `key` (or all answers): the next check asks the server."""
         self._answers.forget(key)
 
+    @property
+    def live_state(self) -> LiveState:
+        """Where live mode stands: `off`, `connecting`, `live`, `down`, `unauthorized`,
+        `closed` (valid answers are cached for `live_ttl` only while `live`)."""
+        return LiveState.OFF if self._live is None else self._live.session.state
+
     async def aclose(self) -> None:
-        """Close the HTTP connections (unless the `http_client` was passed in)."""
+        """Stop following the stream; close the HTTP connections (unless the `http_client`
+        was passed in)."""
+        if self._live is not None:
+            await self._live.stop()
         if self._owns_http:
             await self._http.aclose()
 
@@ -102,6 +126,8 @@ class AsyncKeyvendClient:
         return f"AsyncKeyvendClient({self._base_url!r}, app_token={masked(self._headers)})"
 
     async def __aenter__(self) -> AsyncKeyvendClient:
+        if self._live is not None:
+            self._live.ensure()
         return self
 
     async def __aexit__(
@@ -116,12 +142,13 @@ class AsyncKeyvendClient:
         answer = self._answers.fresh(key)  # a flight that just ended may have stored it
         if answer is not MISS:
             return answer
+        epoch = self._answers.epoch  # an eviction during the request makes the answer suspect
         try:
             self._answers.check_backoff()
             with transport_errors():
                 response = await self._http.post(
                     self._url, json={"key": key}, headers=self._headers
                 )
-            return self._answers.settle(key, response)
+            return self._answers.settle(key, response, epoch=epoch)
         except (RateLimited, ServerUnavailable) as error:
             return self._answers.fallback(key, error)

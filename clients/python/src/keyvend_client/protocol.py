@@ -22,6 +22,7 @@ from keyvend_client.models import NOT_FOUND, Answer, KeyInfo, Quota, Verificatio
 
 INFO_PATH = "/api/guest/serviceapikey/get_info"
 VERIFY_PATH = "/api/guest/serviceapikey/verify"
+EVENTS_PATH = "/api/guest/serviceapikey/events"
 NO_SUCH_KEY = "API key does not exist"
 RATE_LIMIT_CODE = 429
 UNAUTHORIZED_CODE = 201  # FOSSBilling's "Authentication Failed"
@@ -38,6 +39,11 @@ def info_url(base_url: str) -> str:
 def verify_url(base_url: str) -> str:
     """The `verify` endpoint under `base_url`."""
     return base_url.rstrip("/") + VERIFY_PATH
+
+
+def events_url(base_url: str) -> str:
+    """The revocation stream under `base_url`."""
+    return base_url.rstrip("/") + EVENTS_PATH
 
 
 @contextlib.contextmanager

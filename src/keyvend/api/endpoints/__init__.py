@@ -13,4 +13,5 @@ from keyvend.api.endpoints import (  # noqa: F401
     serviceapikey,
     staff,
     system,
+    webhook,
 )
