@@ -127,7 +127,7 @@ def test_admin_sells_a_key_that_the_client_orders_reveals_copies_and_resets(
     admin.get_by_label("Reason for suspending (optional)").fill("Payment overdue")
     admin.get_by_role("button", name="Suspend").click()
     expect(admin.locator(".flash")).to_contain_text("Order suspended")
-    expect(admin.get_by_text("Reason: Payment overdue")).to_be_visible()
+    expect(admin.get_by_text("Reason: Payment overdue", exact=True)).to_be_visible()
 
     assert check(live_server, old_key)["error"]["message"] == "API key does not exist"
     assert check(live_server, new_key) == {"result": False, "error": None}

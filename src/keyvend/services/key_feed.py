@@ -60,14 +60,20 @@ class KeyFeed:
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="keyvend-key-feed", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Follow from now on (again, after a `stop`: an app's lifespan may run twice)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="keyvend-key-feed", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread is not None:
+            self._thread.join(5)
         self.db.key_cache.stop()
         with self._lock:
             subscribers = list(self._subscribers)
