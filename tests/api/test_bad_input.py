@@ -175,9 +175,15 @@ class Dump:
     def __call__(self) -> dict[str, list[tuple[Any, ...]]]:
         with self.engine.connect() as connection:
             return {
-                name: [tuple(row) for row in connection.execute(query)]
+                name: [tuple(row) for row in connection.execute(query) if not _security(name, row)]
                 for name, query in self.queries.items()
             }
+
+
+def _security(table: str, row: Any) -> bool:
+    """A failed login is recorded as an event on purpose (the activity log): not a write
+    of the refused input."""
+    return table == "events" and str(row.type).endswith(".login_failed")
 
 
 def assert_envelope(response: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from keyvend.adapters.notify import Notifications, notifications_for
+from keyvend.db.engine import make_engine
 from keyvend.db.models import Event
 from keyvend.db.unit_of_work import NOTIFY_CHANNEL, Database
 
@@ -53,6 +54,8 @@ class KeyFeed:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Its own engine: polling never takes a connection from the requests' pool.
+        self._engine = make_engine(db.engine.url.render_as_string(hide_password=False))
         self.last_seq = 0
         self._started = False
         self.following = threading.Event()  # set while changes are being followed
@@ -74,6 +77,7 @@ class KeyFeed:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        self._engine.dispose()
         self.db.key_cache.stop()
         with self._lock:
             subscribers = list(self._subscribers)
@@ -95,7 +99,7 @@ class KeyFeed:
         while not self._stop.is_set():
             notifications: Notifications | None = None
             try:
-                notifications = notifications_for(self.db.engine, NOTIFY_CHANNEL)
+                notifications = notifications_for(self._engine, NOTIFY_CHANNEL)
                 self._follow(notifications)
             except Exception:
                 log.exception("key feed lost the database; retrying in %s s", RETRY_SECONDS)
@@ -108,7 +112,8 @@ class KeyFeed:
 
     def _follow(self, notifications: Notifications) -> None:
         if not self._started:  # from now on: what happened before is in every answer
-            self.last_seq = latest_seq(self.db)
+            with self._engine.connect() as connection:
+                self.last_seq = int(connection.scalar(select(func.max(Event.seq))) or 0)
             self._started = True
         while not self._stop.is_set():
             self._deliver(self._read())
@@ -124,8 +129,8 @@ class KeyFeed:
         query = select(Event.seq, Event.type, Event.at, Event.fingerprints)
         newer = Event.seq > self.last_seq
         query = query.where(or_(newer, Event.seq.in_(list(self._gaps))) if self._gaps else newer)
-        with self.db.unit_of_work(read_only=True) as uow:
-            rows = uow.session.execute(query.order_by(Event.seq).limit(BATCH)).all()
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(Event.seq).limit(BATCH)).all()
         changes = []
         for seq, type_, at, fingerprints in rows:
             self._note(seq, now)
