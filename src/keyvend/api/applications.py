@@ -31,6 +31,19 @@ def bearer_token(header: str | None) -> str | None:
     return header[7:].strip()
 
 
+def identify(scope: Scope, db: Database, token: str | None, *, verdict: Verdict) -> int:
+    """The id of the application holding `token`; a wrong (or missing) one is Unauthenticated
+    and spends one of the caller IP's guest calls."""
+    try:
+        if not token or len(token) > MAX_TOKEN or not token.isprintable():
+            raise Unauthenticated(application.BAD_TOKEN)
+        return application.identify(db, token)
+    except Unauthenticated:
+        limiter: RateLimiter = scope["app"].state.limiter
+        limiter.count_bad_token(client_ip(scope), verdict)
+        raise
+
+
 def as_application(
     scope: Scope,
     db: Database,
@@ -41,14 +54,7 @@ def as_application(
     missed: Callable[[T], bool] | None = None,
 ) -> T:
     """`run()` for the application holding `token`, counted against that application."""
-    try:
-        if not token or len(token) > MAX_TOKEN or not token.isprintable():
-            raise Unauthenticated(application.BAD_TOKEN)
-        application_id = application.identify(db, token)
-    except Unauthenticated:
-        limiter: RateLimiter = scope["app"].state.limiter
-        limiter.count_bad_token(client_ip(scope), verdict)
-        raise
+    application_id = identify(scope, db, token, verdict=verdict)
     return guard(
         scope,
         run,

@@ -20,15 +20,14 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyvend.api.applications import MAX_TOKEN, bearer_token
+from keyvend.api import applications
+from keyvend.api.applications import bearer_token
 from keyvend.api.envelope import error_response
 from keyvend.db.unit_of_work import Database
-from keyvend.domain.errors import InvalidInput, Unauthenticated
+from keyvend.domain.errors import InvalidInput
 from keyvend.domain.event_types import ALL_KEYS
-from keyvend.edge.client_address import client_ip
 from keyvend.edge.off_loop import in_thread
-from keyvend.edge.ratelimit import RateLimiter, Verdict
-from keyvend.services import application
+from keyvend.edge.ratelimit import Verdict
 from keyvend.services.key_feed import BATCH, KeyChange, KeyFeed, changes_after
 
 PATH = "/api/guest/serviceapikey/events"
@@ -53,14 +52,7 @@ async def key_events(request: Request) -> Response:
 
 def _application(request: Request, db: Database) -> int:
     token = bearer_token(request.headers.get("authorization"))
-    try:
-        if not token or len(token) > MAX_TOKEN or not token.isprintable():
-            raise Unauthenticated(application.BAD_TOKEN)
-        return application.identify(db, token)
-    except Unauthenticated:
-        limiter: RateLimiter = request.app.state.limiter
-        limiter.count_bad_token(client_ip(request.scope), Verdict())
-        raise
+    return applications.identify(request.scope, db, token, verdict=Verdict())
 
 
 def _last_event_id(request: Request) -> int | None:
