@@ -79,6 +79,13 @@ def create(call: Call, p: CreateParams) -> int:
     return client.create(call.db, ClientCreate.model_validate(p.model_dump())).id
 
 
+@endpoint("admin", "client", "api_key_reset", IdParams)
+def admin_api_key_reset(call: Call, p: IdParams) -> str:
+    """A new API token for a client (Basic auth `client:<token>`), shown once; the old one
+    stops working at once."""
+    return client.reset_api_token(call.db, p.id)
+
+
 @endpoint("admin", "client", "get", IdParams)
 def get(call: Call, p: IdParams) -> ClientPublic:
     """One client."""
