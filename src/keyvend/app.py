@@ -24,11 +24,12 @@ from keyvend.api.stripe_webhook import stripe_webhook
 from keyvend.config import Settings, load_secret
 from keyvend.db.engine import make_engine
 from keyvend.db.unit_of_work import Clock, Database, utc_now
-from keyvend.domain.errors import BodyTooLarge, MalformedCall, MethodNotFound
+from keyvend.domain.errors import BodyTooLarge, MalformedCall, MethodNotFound, NotFound
 from keyvend.domain.shop import Shop
 from keyvend.domain.vault import KeyVault
 from keyvend.edge.body_limit import BodyLimit
 from keyvend.edge.client_address import proxy_middleware
+from keyvend.edge.cors import cors_middleware
 from keyvend.edge.headers import DOCS_HEADERS, NOSNIFF, WithHeaders
 from keyvend.edge.ratelimit import RateLimiter
 from keyvend.observability import routes as operations
@@ -37,6 +38,8 @@ from keyvend.observability.middleware import RequestContext
 from keyvend.services import secret
 from keyvend.services.key_feed import KeyFeed
 from keyvend.web import pages
+from keyvend.web.error_pages import error_page
+from keyvend.web.page import Ctx
 
 log = logging.getLogger("keyvend")
 
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         middleware=[
             Middleware(RequestContext, access_log=settings.access_log),
             *proxy_middleware(settings.trusted_proxies),
+            *cors_middleware(settings.cors_origins),
             Middleware(BodyLimit, refuse=_too_large),
             Middleware(HotPath),
         ],
@@ -120,7 +124,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return error_response(
             MethodNotFound(message) if exc.status_code == 404 else MalformedCall(message)
         )
+    if exc.status_code == 404 and _is_browser(request):
+        return error_page(Ctx(request, None, ""), NotFound("There is no page at this address."))
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+def _is_browser(request: Request) -> bool:
+    """Whether the caller asked for HTML first (a browser), not JSON (an API client)."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept.split(",")[0]
 
 
 def app_from_env() -> Starlette:

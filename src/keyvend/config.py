@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -193,6 +194,12 @@ class Settings(BaseSettings):
         description="IPs and CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed.",
     )
 
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (https://app.example.com, or * for any) whose pages may call "
+        "the guest endpoints from a browser; empty: CORS off.",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -260,7 +267,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
         return value
 
-    @field_validator("rate_limit_whitelist", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*" and not re.fullmatch(r"https?://[^/\s]+", entry):
+                raise ValueError(f"{entry!r} is not an origin (scheme://host[:port], no path) or *")
+        return value
+
+    @field_validator("rate_limit_whitelist", "trusted_proxies", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -124,13 +124,13 @@ def guard(
     try:
         result = run()
     except NotFound:
-        limiter.count_miss(ip, policies)
+        limiter.count_miss(ip, policies, verdict)
         raise
     except LoginFailed:
         limiter.count_failure(ip, login, policies)
         raise
     if missed is not None and missed(result):
-        limiter.count_miss(ip, policies)
+        limiter.count_miss(ip, policies, verdict)
     limiter.clear_failures(login, policies)
     return result
 
@@ -265,13 +265,14 @@ class RateLimiter:
             if POLICIES[name].counts_failures:
                 self.counters.clear(self._key(name, _login_key(login), self.clock()))
 
-    def count_miss(self, ip: str, policies: Policies) -> None:
-        """A call that found no key: count it where misses count."""
+    def count_miss(self, ip: str, policies: Policies, verdict: Verdict) -> None:
+        """A call that found no key: count it where misses count (its answer then shows
+        the miss budget, when that is the tighter one it spent)."""
         for name in policies:
             if POLICIES[name].counts_misses:
                 # This call already has its answer; only the next one is refused.
                 with contextlib.suppress(RateLimited):
-                    self._count(name, ip, Verdict(), cost=1)
+                    self._count(name, ip, verdict, cost=1)
 
     def _count(self, policy: str, who: str, verdict: Verdict, *, cost: int) -> None:
         """Add `cost` calls (0: only look) to `who`'s budget; RateLimited when it is spent."""
@@ -281,7 +282,10 @@ class RateLimiter:
         reset = max(1, math.ceil((math.floor(now / period) + 1) * period - now))
         used = self.counters.incr(self._key(policy, who, now), period, cost)
         over = used > item.amount if cost else used >= item.amount
-        verdict.tighten(item.amount, item.amount - used, reset)
+        if cost or over:
+            # A budget this call does not spend (the miss budget, before the call has
+            # missed) shows in its headers only when it is the one refusing it.
+            verdict.tighten(item.amount, item.amount - used, reset)
         if over:
             record_refusal(policy)
             raise RateLimited(reset)
