@@ -1,4 +1,4 @@
-"""The SEED.md flow end to end: product with monthlyLimit -> client -> order -> check."""
+"""The FOSSBilling documentation's flow end to end: product with monthlyLimit -> client -> order -> check."""
 
 from __future__ import annotations
 

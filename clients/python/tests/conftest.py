@@ -10,7 +10,7 @@ import pytest
 
 from keyvend_live import AdminApi, LiveServer, keyvend_cli, settings
 
-STARTER_LIMIT = 250  # SEED.md's custom_monthlyLimit
+STARTER_LIMIT = 250  # the custom_monthlyLimit of FOSSBilling's API-key documentation
 TINY_LIMIT = 3
 METERED_QUOTA = 3  # the server-side quota (config `quota`, per month) of the Metered product
 
