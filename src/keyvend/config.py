@@ -194,6 +194,13 @@ class Settings(BaseSettings):
         description="IPs and CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed.",
     )
 
+    stream_heartbeat: float = Field(
+        default=15,
+        ge=0.1,
+        le=300,
+        description="Seconds between the revocation stream's keep-alive comments; lower it "
+        "below the idle timeout of any proxy in front of Keyvend.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Web origins (https://app.example.com, or * for any) whose pages may call "

@@ -34,6 +34,9 @@ DEADLINE = 15.0  # seconds; the feed's lag is milliseconds
 BAD_TOKEN = 201
 
 
+HEARTBEAT = 0.5  # seconds between keep-alive comments (15 by default): idle tests stay short
+
+
 def keyvend_serve(
     name: str, tmp_path: Path, *, database_url: str | None = None, workers: int = 1
 ) -> AbstractContextManager[str]:
@@ -46,6 +49,7 @@ def keyvend_serve(
         "KEYVEND_RATE_LIMIT_ENABLED": "false",
         "KEYVEND_WORKER_INTERVAL": "0",
         "KEYVEND_LOG_LEVEL": "warning",
+        "KEYVEND_STREAM_HEARTBEAT": str(HEARTBEAT),
     }
     if database_url:
         env["KEYVEND_DATABASE_URL"] = database_url

@@ -4,9 +4,10 @@ Server-Sent Events for applications (their token required): one message per key 
 touches, `id: <seq>` and `data: {"fingerprint": <SHA-256 of the case-folded key, or null
 for every key>, "change": <event type>}`, never the key. A client that reconnects with
 `Last-Event-ID` first gets every change it missed (events are kept), then the live ones; a
-`ready` event (its id the newest seq) says the replay is done; a comment every 15 s keeps
-idle connections open through proxies. This process's feed (`services.key_feed`) is the
-source, the same one that keeps its key cache correct.
+`ready` event (its id the newest seq) says the replay is done; a comment every
+`KEYVEND_STREAM_HEARTBEAT` seconds (15) keeps idle connections open through proxies. This
+process's feed (`services.key_feed`) is the source, the same one that keeps its key cache
+correct.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from keyvend.edge.ratelimit import Verdict
 from keyvend.services.key_feed import BATCH, KeyChange, KeyFeed, changes_after
 
 PATH = "/api/guest/serviceapikey/events"
-HEARTBEAT_SECONDS = 15
 
 
 async def key_events(request: Request) -> Response:
@@ -45,7 +45,7 @@ async def key_events(request: Request) -> Response:
     feed: KeyFeed = request.app.state.key_feed
     return EventSourceResponse(
         _messages(db, feed, after),
-        ping=HEARTBEAT_SECONDS,
+        ping=request.app.state.settings.stream_heartbeat,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
