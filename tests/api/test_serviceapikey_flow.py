@@ -1,4 +1,5 @@
-"""The FOSSBilling documentation's flow end to end: product with monthlyLimit -> client -> order -> check."""
+"""The flow of FOSSBilling's API-key documentation end to end: product with monthlyLimit ->
+client -> order -> check."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ with none). Schemathesis's coverage phase sends its deterministic valid boundary
 and as form bodies, then a few derandomized fuzzed cases follow, valid and invalid, with no
 shrinking and no example database, so a run is the same every time and fits in CI.
 
-Any answer >= 500, or anything under /api/ that is not exactly the envelope, fails the
-operation's test with a curl command that reproduces the request.
+Any answer >= 500, anything under /api/ that is not exactly the envelope, or an answer that
+does not match its operation's typed envelope (the result's documented type, the error
+object) fails the operation's test with a curl command that reproduces the request.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import response_schema_conformance
 from schemathesis.python import asgi
 
 import keyvend.app  # noqa: F401  (registers every endpoint before the document is built)
-from keyvend.api import docs
+from keyvend.api.openapi import openapi
 from keyvend.api.registry import ENDPOINTS
 from tests.conftest import Api
 
@@ -56,7 +58,7 @@ CONFIG = schemathesis.Config.from_dict(
 # each operation is a test of its own. (Not `schemathesis.pytest.from_fixture`, which would load
 # it from the app in a fixture: on pytest 9.2 it fails with "'Function' object has no attribute
 # '_nodeid'".)
-schema = schemathesis.openapi.from_dict(docs.openapi(), config=CONFIG)
+schema = schemathesis.openapi.from_dict(openapi(), config=CONFIG)
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def authorization(api: Api, customer: dict[str, Any]) -> dict[str, dict[str, str
 @schema.parametrize()
 # The app outlives one case on purpose: what earlier cases wrote is input for the later ones.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_every_documented_call_answers_the_envelope_and_never_a_server_error(
+def test_every_documented_call_answers_its_typed_envelope_and_never_a_server_error(
     case: schemathesis.Case, served: Any, authorization: dict[str, dict[str, str]]
 ) -> None:
     headers = authorization[case.path.split("/")[2]]  # /api/{role}/{module}/{method}
@@ -92,12 +94,15 @@ def test_every_documented_call_answers_the_envelope_and_never_a_server_error(
     if problem is not None:
         curl = case.as_curl_command(headers=dict(headers))
         pytest.fail(f"{problem}\nHTTP {response.status_code}: {response.text[:500]}\n{curl}")
+    # The answer matches its operation's documented schema (schemathesis fails with the details
+    # and a curl command): the typed result, or the error object with the documented status.
+    case.validate_response(response, checks=[response_schema_conformance])
 
 
 def test_openapi_json_is_the_document_fuzzed_with_every_endpoint(api: Api) -> None:
     response = api.client.get("/openapi.json")
     assert response.status_code == 200
-    assert response.json() == json.loads(json.dumps(docs.openapi()))
+    assert response.json() == json.loads(json.dumps(openapi()))
     operations = [result.ok() for result in schema.get_all_operations()]  # each one loads
     assert len(operations) == len(ENDPOINTS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from keyvend.schemas.common import Schema, Timestamp
 
@@ -64,6 +65,12 @@ class ClientPublic(Schema):
     updated_at: Timestamp
 
 
+class ClientLogin(ClientPublic):
+    """`guest/client/login`: the client, and the CSRF token that session calls send."""
+
+    csrf_token: str
+
+
 class StaffCreate(Schema):
     """A new administrator; without a password one is generated (and shown once)."""
 
@@ -83,7 +90,13 @@ class StaffPublic(Schema):
     id: int
     email: str
     name: str
-    role: str = "admin"
+    role: Literal["admin"] = "admin"
+
+
+class StaffLogin(StaffPublic):
+    """`guest/staff/login`: the administrator, and the CSRF token that session calls send."""
+
+    csrf_token: str
 
 
 class NewAccount(Schema):

@@ -6,6 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from keyvend.db.models import Invoice, InvoiceItem, Transaction
+from keyvend.domain.invoice_states import (
+    InvoiceStatus,
+    ItemStatus,
+    ItemTask,
+    TransactionStatus,
+    TransactionType,
+)
 from keyvend.domain.money import show
 from keyvend.schemas.common import Schema, Timestamp
 
@@ -18,8 +25,8 @@ class InvoiceItemPublic(Schema):
     quantity: int
     unit_price: str
     total: str
-    task: str
-    status: str
+    task: ItemTask
+    status: ItemStatus
     attempts: int
     error: str | None
 
@@ -44,9 +51,9 @@ class TransactionPublic(Schema):
     id: int
     invoice_id: int | None
     gateway: str
-    type: str
+    type: TransactionType
     txn_id: str
-    status: str
+    status: TransactionStatus
     amount: str | None
     currency: str | None
     note: str
@@ -76,7 +83,7 @@ class InvoicePublic(Schema):
     number: str
     hash: str
     client_id: int | None
-    status: str
+    status: InvoiceStatus
     currency: str
     subtotal: str
     tax_name: str

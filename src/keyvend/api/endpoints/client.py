@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from keyvend.api.endpoints.fields import Id, IdParams, ListParams, Password, Short
 from keyvend.api.registry import Call, NoParams, Params, endpoint
 from keyvend.edge.cookies import CART_COOKIE, SESSION_COOKIE, login_cookies, logout_cookies
-from keyvend.schemas.account import ClientCreate, ClientPublic, ClientUpdate, ProfileUpdate
+from keyvend.schemas.account import (
+    ClientCreate,
+    ClientLogin,
+    ClientPublic,
+    ClientUpdate,
+    ProfileUpdate,
+)
 from keyvend.schemas.common import Page
 from keyvend.services import auth, cart, client, password_reset
 
@@ -127,7 +131,7 @@ def signup(call: Call, p: SignupParams) -> int:
 
 
 @endpoint("guest", "client", "login", LoginParams, limits=("login",))
-def login(call: Call, p: LoginParams) -> dict[str, Any]:
+def login(call: Call, p: LoginParams) -> ClientLogin:
     """Log in as a client: sets the session cookie and the keyvend_csrf cookie."""
     session = auth.login(
         call.db,
@@ -140,10 +144,9 @@ def login(call: Call, p: LoginParams) -> dict[str, Any]:
     guest_cart = call.request.cookies.get(CART_COOKIE)
     if guest_cart:
         cart.merge_into_client(call.db, call.db.vault.token_digest(guest_cart), session.actor.id)
-    return {
-        **client.get(call.db, session.actor.id).model_dump(mode="json"),
-        "csrf_token": session.csrf,
-    }
+    return ClientLogin(
+        **client.get(call.db, session.actor.id).model_dump(), csrf_token=session.csrf
+    )
 
 
 @endpoint("guest", "client", "reset_password", ResetRequestParams, limits=("password_reset",))

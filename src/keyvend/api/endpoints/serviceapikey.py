@@ -3,14 +3,15 @@ update and reset them (admin, client)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from keyvend.api.endpoints.fields import Config, Id, Key
 from keyvend.api.registry import Call, Params, endpoint
 from keyvend.domain.quota import MAX_COST
 from keyvend.domain.verification import VerifyCode
+from keyvend.schemas.keycheck import KeyInfo, KeyVerification
 from keyvend.schemas.usage import UsagePublic
 from keyvend.services import serviceapikey, usage, verification
 
@@ -21,10 +22,11 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
+# The bounds before the validator, so that the documents show them as minimum and maximum.
 Cost = Annotated[
     int,
-    BeforeValidator(_whole_number),
     Field(ge=0, le=MAX_COST, description="Quota to spend: 1 by default, 0 to only look."),
+    BeforeValidator(_whole_number),
 ]
 Overlap = Annotated[
     int,
@@ -36,12 +38,23 @@ Overlap = Annotated[
 ]
 
 
+def _key_required(schema: dict[str, Any]) -> None:
+    """`key` is required in the documents. The model still lets a missing one through, so
+    that the service words the refusal, FOSSBilling's "You must provide an API key to check
+    it's validity." (code 9999), for a missing, null, empty or blank key alike and on both
+    lanes: the fast lane (`api/hot_path.py`) never runs this model."""
+    text, _null = schema["properties"]["key"]["anyOf"]
+    schema["properties"]["key"] = {**text, "minLength": 1}
+    schema["required"] = ["key", *schema.get("required", [])]
+
+
 class KeyParams(Params):
+    model_config = ConfigDict(json_schema_extra=_key_required)
+
     key: Key | None = None
 
 
-class VerifyParams(Params):
-    key: Key | None = None
+class VerifyParams(KeyParams):
     cost: Cost = 1
 
 
@@ -58,7 +71,7 @@ class ResetParams(Params):
     overlap: Overlap = 0
 
 
-def _missed(result: dict[str, Any]) -> bool:
+def _missed(result: KeyVerification) -> bool:
     return bool(result["code"] == VerifyCode.NOT_FOUND)
 
 
@@ -87,9 +100,9 @@ def check(call: Call, p: KeyParams) -> bool:
     limits=("guest_miss",),
     applications=True,
 )
-def get_info(call: Call, p: KeyParams) -> dict[str, Any]:
+def get_info(call: Call, p: KeyParams) -> KeyInfo:
     """Validity of an API key plus its custom parameters: {valid, config}."""
-    return serviceapikey.get_info(call.db, p.key or "")
+    return cast(KeyInfo, serviceapikey.get_info(call.db, p.key or ""))
 
 
 @endpoint(
@@ -103,11 +116,11 @@ def get_info(call: Call, p: KeyParams) -> dict[str, Any]:
     missed=_missed,
     metered=True,
 )
-def verify(call: Call, p: VerifyParams) -> dict[str, Any]:
+def verify(call: Call, p: VerifyParams) -> KeyVerification:
     """Verify an API key and spend `cost` of its quota: always a result, {valid, code,
     config, expires_at, quota}, code one of VALID, NOT_FOUND, DISABLED, EXPIRED, SUSPENDED,
     CANCELED, PENDING, USAGE_EXCEEDED, RATE_LIMITED."""
-    return verification.verify(call.db, p.key or "", cost=p.cost).to_api()
+    return cast(KeyVerification, verification.verify(call.db, p.key or "", cost=p.cost).to_api())
 
 
 @endpoint("admin", "serviceapikey", "update", UpdateParams)

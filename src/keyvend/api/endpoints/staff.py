@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from keyvend.api.endpoints.client import (
     ChangeEmailParams,
     ChangePasswordParams,
@@ -16,7 +14,7 @@ from keyvend.api.endpoints.client import (
 )
 from keyvend.api.endpoints.fields import Id, IdParams, Password, Short
 from keyvend.api.registry import Call, NoParams, Params, endpoint
-from keyvend.schemas.account import StaffCreate, StaffPublic, StaffUpdate
+from keyvend.schemas.account import StaffCreate, StaffLogin, StaffPublic, StaffUpdate
 from keyvend.services import auth, password_reset, staff
 
 
@@ -33,7 +31,7 @@ class StaffUpdateParams(Params):
 
 
 @endpoint("guest", "staff", "login", LoginParams, limits=("login",))
-def login(call: Call, p: LoginParams) -> dict[str, Any]:
+def login(call: Call, p: LoginParams) -> StaffLogin:
     """Log in as an administrator: sets the session and keyvend_csrf cookies."""
     session = auth.login(
         call.db,
@@ -43,8 +41,8 @@ def login(call: Call, p: LoginParams) -> dict[str, Any]:
         ttl_hours=call.settings.session_ttl_hours,
     )
     start_session(call, session)
-    profile = staff.get_profile(call.db, session.actor.id).model_dump(mode="json")
-    return {**profile, "csrf_token": session.csrf}
+    profile = staff.get_profile(call.db, session.actor.id)
+    return StaffLogin(**profile.model_dump(), csrf_token=session.csrf)
 
 
 @endpoint("guest", "staff", "reset_password", ResetRequestParams, limits=("password_reset",))
