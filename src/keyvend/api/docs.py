@@ -4,6 +4,7 @@ server (no script, no CDN: it works offline and under the docs page's strict CSP
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -26,10 +27,16 @@ async def openapi_json(request: Request) -> JSONResponse:
 
 async def docs_page(request: Request) -> HTMLResponse:
     """A readable API reference, rendered on the server (works offline)."""
-    document = openapi(request.app.state.settings.public_url)
-    kv = api_base(request)
+    return HTMLResponse(_page(request.app.state.settings.public_url, api_base(request)))
+
+
+# The page is about 300 KB and takes about 10 ms to render: keep the last few renderings (one
+# per address the server is reached at; bounded, since the Host header is the caller's).
+@lru_cache(maxsize=8)
+def _page(public_url: str | None, kv: str) -> str:
+    document = openapi(public_url)
     endpoints = [_endpoint(e, document) for e in reading_order()]
-    html = render_template(
+    return render_template(
         "api/docs.html",
         kv=kv,
         endpoints=endpoints,
@@ -39,7 +46,6 @@ async def docs_page(request: Request) -> HTMLResponse:
         php=snippets.php(kv),
         javascript=snippets.javascript(kv),
     )
-    return HTMLResponse(html)
 
 
 def api_base(request: Request) -> str:
