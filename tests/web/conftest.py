@@ -44,18 +44,21 @@ def flash_of(html: str) -> str | None:
 
 
 def alert_of(html: str) -> str | None:
-    found = re.search(r'<p class="error" role="alert"[^>]*>([^<]*)</p>', html)
+    found = re.search(r'<p class="error(?: field-error)?" role="alert"[^>]*>([^<]*)</p>', html)
     return found.group(1) if found else None
 
 
 def field_error(html: str, name: str) -> str | None:
-    """The message shown at the form field `name`, when that field is the one in error."""
+    """The message shown beside the form field `name`, when that field is the one in error:
+    the paragraph right after the control, which the control names in aria-describedby."""
     found = re.search(
-        rf'<input [^>]*name="{name}"[^>]*aria-invalid="true"[^>]*>\s*'
-        r'<p class="error" role="alert" id="form-error">([^<]*)</p>',
+        rf'<(?:input|select|textarea) [^>]*name="{name}"[^>]*aria-invalid="true"'
+        rf'[^>]*aria-describedby="([^" ]+)[^"]*"[^>]*>(?:.*?</select>|.*?</textarea>)?\s*'
+        r'<p class="error field-error" role="alert" id="([^"]+)">([^<]*)</p>',
         html,
+        re.S,
     )
-    return found.group(1) if found else None
+    return found.group(3) if found and found.group(1) == found.group(2) else None
 
 
 class Browsing:

@@ -105,7 +105,7 @@ def test_the_client_page_shows_the_clients_history(
     admin_web: Browsing, story: dict[str, Any], customer: dict[str, Any], db: Database
 ) -> None:
     page = admin_web.get(f"/admin/clients/{customer['id']}")
-    assert page.status_code == 200 and '<h2 id="history-title">History</h2>' in page.text
+    assert page.status_code == 200 and '<h2 id="history-title">Activity</h2>' in page.text
     assert types_on(page.text) == [
         "order.suspended",
         "order.activated",

@@ -102,14 +102,20 @@ def test_a_status_change_without_the_csrf_token_changes_nothing(
     assert api.guest("serviceapikey/check", key=active_order["key"]) is True
 
 
-def test_renew_extends_the_expiry(
+def test_renew_extends_the_expiry_only_once_confirmed(
     admin_web: Browsing, active_order: dict[str, Any], db: Database
 ) -> None:
-    before = orders.get(db, active_order["id"]).expires_at
-    admin_web.get(f"/admin/orders/{active_order['id']}")
-    page = admin_web.post(f"/admin/orders/{active_order['id']}/status", {"action": "renew"})
+    oid = active_order["id"]
+    before = orders.get(db, oid).expires_at
+    admin_web.get(f"/admin/orders/{oid}")
+    page = admin_web.post(f"/admin/orders/{oid}/status", {"action": "renew"})
+    assert page.status_code == 400
+    assert alert_of(page.text) == "Confirm the renewal first: nothing was renewed."
+    assert '<details class="confirm mild" open>' in page.text  # the second step, unfolded
+    assert orders.get(db, oid).expires_at == before
+    page = admin_web.post(f"/admin/orders/{oid}/status", {"action": "renew", "confirm": "1"})
     assert flash_of(page.text) == "Order renewed for another period."
-    assert orders.get(db, active_order["id"]).expires_at > before
+    assert orders.get(db, oid).expires_at > before
 
 
 def test_deleting_an_order_needs_confirmation(

@@ -77,7 +77,7 @@ def test_a_refused_client_keeps_what_was_typed(
     form = {"first_name": "Jo Two", "email": customer["email"], "password": "short"}
     page = admin_web.post("/admin/clients/new", form)
     assert page.status_code == 400
-    assert alert_of(page.text) == "password must be 8 to 256 characters long"
+    assert alert_of(page.text) == "Password must be 8 to 256 characters long"
     assert 'value="Jo Two"' in page.text
     assert clients.get_list(db, page=PageRequest(1, 10)).total == 1
 

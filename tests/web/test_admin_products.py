@@ -162,4 +162,4 @@ def test_deleting_a_product_needs_confirmation(admin_web: Browsing, db: Database
 def test_an_empty_title_is_refused_on_create(admin_web: Browsing) -> None:
     admin_web.get("/admin/products/new")
     page = admin_web.post("/admin/products/new", {"title": "  ", "type": "apikey"})
-    assert page.status_code == 400 and alert_of(page.text) == "title is required"
+    assert page.status_code == 400 and alert_of(page.text) == "Title is required"

@@ -18,7 +18,7 @@ def _field_error(html: str, name: str) -> str | None:
     """The error shown inside the field `name`, if any."""
     found = re.search(
         rf'<div class="field invalid">\s*<label for="f-{name}">.*?'
-        r'<p class="error" role="alert" id="form-error">([^<]*)</p>',
+        rf'<p class="error field-error" role="alert" id="f-{name}-error">([^<]*)</p>',
         html,
         re.S,
     )

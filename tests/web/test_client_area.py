@@ -29,7 +29,7 @@ def test_catalogue_lists_enabled_products_with_their_parameters(
     hidden = api.admin("product/prepare", title="Hidden draft", type="apikey")
     page = client_web.get("/products")
     assert "Starter" in page.text and "Hidden draft" not in page.text
-    assert "<code>monthlyLimit</code></th><td>250</td>" in page.text
+    assert '<th scope="row">Monthly limit</th><td>250</td>' in page.text
     assert f'name="product_id" value="{product_id}"' in page.text
     assert f'value="{hidden}"' not in page.text
 
@@ -49,7 +49,9 @@ def test_ordering_shows_the_masked_key_and_its_parameters(
     key = orders.service(db, order_id).api_key
     page = client_web.get(f"/services/{order_id}")
     assert key not in page.text and key[-4:] in page.text
-    assert "<code>monthlyLimit</code></th><td>250</td>" in page.text
+    assert (
+        '<th scope="row">Monthly limit</th><td>250</td><td><code>monthlyLimit</code>' in page.text
+    )
     assert "Valid" in page.text and api.guest("serviceapikey/check", key=key) is True
     home = client_web.get("/")
     assert f'href="/services/{order_id}"' in home.text and "Active" in home.text

@@ -16,13 +16,20 @@ MIN_LENGTH = 16
 MAX_LENGTH = 256
 CASES = ("upper", "lower", "mixed")
 CUSTOM_PREFIX = "custom_"
+# A custom parameter's display label for customers sits next to it as `label_<name>`: outside
+# the `custom_` namespace, so it can never be taken for a parameter (nor travel with a key).
+LABEL_PREFIX = "label_"
 MAX_CUSTOM_PARAMS = 100
 MAX_CUSTOM_VALUE = 1000
+MAX_LABEL = 64
 _PREFIX = re.compile(r"[A-Za-z0-9_]{0,16}")
 _PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+# The words of a parameter name: an acronym (`RPS`, `ID2`), a word (`monthly`, `Limit`), digits.
+_NAME_WORDS = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 _FORMAT = ("length", "split", "split_interval", "case", "prefix")
 _LIMITS = ("quota", "quota_period", "rate_limit")  # domain.quota
 _BUILTIN = _FORMAT + _LIMITS
+_PREFIXES = (CUSTOM_PREFIX, LABEL_PREFIX)
 
 ParamValue = str | int | float
 
@@ -30,7 +37,8 @@ ParamValue = str | int | float
 @dataclass(frozen=True)
 class KeyFormat:
     """A validated API-key product config: the key format, the key's limits (quota,
-    quota_period, rate_limit; see `domain.quota`) and custom parameters."""
+    quota_period, rate_limit; see `domain.quota`), custom parameters and the display labels
+    customers see for some of them (`labels`, by parameter name)."""
 
     length: int = 32
     split: bool = True
@@ -39,9 +47,11 @@ class KeyFormat:
     prefix: str = ""
     params: dict[str, ParamValue] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)  # only the limits that are set
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_config(self) -> dict[str, Any]:
-        """The stored form, as FOSSBilling keeps it (custom params under `custom_`)."""
+        """The stored form, as FOSSBilling keeps it (custom params under `custom_`, each
+        followed by its `label_` when it has one)."""
         config: dict[str, Any] = {
             "length": self.length,
             "split": self.split,
@@ -50,14 +60,17 @@ class KeyFormat:
             "prefix": self.prefix,
         }
         config.update(self.limits)
-        config.update({CUSTOM_PREFIX + name: value for name, value in self.params.items()})
+        for name, value in self.params.items():
+            config[CUSTOM_PREFIX + name] = value
+            if name in self.labels:
+                config[LABEL_PREFIX + name] = self.labels[name]
         return config
 
 
 def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
     """Validate and coerce a config; raise InvalidInput naming the key and its rule."""
     raw = dict(raw or {})
-    unknown = [k for k in raw if k not in _BUILTIN and not str(k).startswith(CUSTOM_PREFIX)]
+    unknown = [k for k in raw if k not in _BUILTIN and not str(k).startswith(_PREFIXES)]
     if unknown:
         raise InvalidInput(
             f"Unknown config key '{str(unknown[0])[:64]}': expected one of "
@@ -81,7 +94,8 @@ def parse_config(raw: Mapping[str, Any] | None) -> KeyFormat:
         )
     params = _parse_params(raw)
     limits = parse_limits(raw)
-    return KeyFormat(length, split, interval, case.strip().lower(), prefix, params, limits)
+    labels = _parse_labels(raw, params)
+    return KeyFormat(length, split, interval, case.strip().lower(), prefix, params, limits, labels)
 
 
 def _parse_params(raw: Mapping[str, Any]) -> dict[str, ParamValue]:
@@ -115,6 +129,54 @@ def _param_value(name: str, value: Any) -> ParamValue:
         f"custom_{name} must be a number or a text of at most {MAX_CUSTOM_VALUE} characters",
         field="custom",
     )
+
+
+def _parse_labels(raw: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, str]:
+    """The `label_<name>` keys: each names a custom parameter of the same config and holds a
+    short one-line text; an empty label is no label (the humanized name is shown instead)."""
+    labels: dict[str, str] = {}
+    for key, value in raw.items():
+        if not key.startswith(LABEL_PREFIX):
+            continue
+        name = key[len(LABEL_PREFIX) :]
+        if name not in params:
+            raise InvalidInput(
+                f"Unknown config key '{key[:70]}': a label needs its custom parameter "
+                f"custom_{name[:64]} in the same config",
+                field=key[:70],
+            )
+        text = value.strip() if isinstance(value, str) else None
+        if text is None or len(text) > MAX_LABEL or not text.isprintable():
+            raise InvalidInput(
+                f"{key} must be a text of at most {MAX_LABEL} characters on one line",
+                field=key,
+            )
+        if text:
+            labels[name] = text
+    return labels
+
+
+def humanize(name: str) -> str:
+    """A parameter name as words for people: `monthlyLimit` -> `Monthly limit`,
+    `max_requests` -> `Max requests`, `maxRPS` -> `Max RPS` (acronyms keep their capitals)."""
+    words = [w if _acronym(w) else w.lower() for w in _NAME_WORDS.findall(name)]
+    if not words:
+        return name
+    first = words[0]
+    return " ".join([first[:1].upper() + first[1:], *words[1:]])
+
+
+def _acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def display_labels(config: Mapping[str, Any]) -> dict[str, str]:
+    """What customers read for each custom parameter of a stored config: its label, or its
+    humanized name when it has none."""
+    return {
+        name: str(config.get(LABEL_PREFIX + name) or humanize(name))
+        for name in custom_params(config)
+    }
 
 
 def generate_key(fmt: KeyFormat) -> str:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.account import ClientCreate, ClientStatus, ClientUpdate, NewAccount
-from keyvend.services import activity, client, order, password_reset
+from keyvend.services import activity, client, invoice, order, password_reset
 from keyvend.services.pagination import PageRequest
 from keyvend.web import admin_activity
 from keyvend.web.error_pages import status_of
@@ -16,7 +16,14 @@ from keyvend.web.forms import checked, refusal
 from keyvend.web.page import Ctx, page
 
 PER_PAGE = 50
+LISTED = 100  # orders and invoices on a client's page, newest first; the lists link to all
 CLIENT_FIELDS = ("email", "first_name", "last_name")
+NEW_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "password": "Password",
+}
 EDIT_LABELS = {
     "first_name": "First name",
     "last_name": "Last name",
@@ -59,15 +66,15 @@ def create_client(ctx: Ctx) -> Response:
             status=400,
             title="New client",
             values=values,
-            error=exc.message,
-            bad=exc.field,
+            **refusal(exc, NEW_LABELS),
         )
     return _client_page(ctx, account.id, created=account, generated=password is None)
 
 
 @page("admin")
 def view_client(ctx: Ctx) -> Response:
-    """A client's details and orders, and the forms that change the client."""
+    """A client's details, orders, invoices and activity, and the forms that change the
+    client."""
     return _client_page(ctx, ctx.path_int("id"))
 
 
@@ -127,7 +134,8 @@ def _client_page(
 ) -> Response:
     """The client's page; after a refused edit, the values typed and the message."""
     found = client.get(ctx.db, client_id)
-    orders = order.get_list(ctx.db, page=PageRequest(1, 100), client_id=client_id).list
+    orders = order.get_list(ctx.db, page=PageRequest(1, LISTED), client_id=client_id)
+    invoices = invoice.get_list(ctx.db, page=PageRequest(1, LISTED), client_id=client_id)
     shown = found.model_dump()
     return ctx.render(
         "admin/client.html",
@@ -135,6 +143,7 @@ def _client_page(
         title=found.email,
         found=found,
         orders=orders,
+        invoices=invoices,
         history=admin_activity.rows(activity.history(ctx.db, client_id=client_id)),
         created=created,
         generated=generated,

@@ -1,4 +1,5 @@
-"""Admin pages for orders: list, create for a client, the order page and its lifecycle."""
+"""Admin pages for orders: create for a client, the order page and its lifecycle (the list
+is `admin_order_list`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError, NotFound
-from keyvend.domain.order_states import Action, OrderStatus, allowed_actions
+from keyvend.domain.order_states import Action, allowed_actions
 from keyvend.schemas.account import ClientPublic
 from keyvend.schemas.order import OrderCreate, OrderPublic
 from keyvend.services import activity, client, invoice, order, product
@@ -16,7 +17,6 @@ from keyvend.web.forms import checked, form_id
 from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import KeyFields, key_fields_from_config, sample_key
 
-PER_PAGE = 50
 CHOICES = 500
 DONE: dict[Action, str] = {
     Action.ACTIVATE: "Order activated; its key is issued.",
@@ -27,24 +27,10 @@ DONE: dict[Action, str] = {
     Action.UNCANCEL: "Order uncanceled.",
 }
 WITH_REASON = (Action.SUSPEND, Action.CANCEL)
-STATUS_CHOICES = [("", "Any status"), *[(s.value, s.value) for s in OrderStatus]]
+# Actions that wait for a second, confirming POST (`confirm=1`): a renewal extends the key's
+# life without any payment, so a stray click must not do it.
+CONFIRMED = {Action.RENEW: "Confirm the renewal first: nothing was renewed."}
 NEW_ORDER_FIELDS = ("client_id", "product_id", "period")
-
-
-@page("admin")
-def order_list(ctx: Ctx) -> Response:
-    """Orders, newest first, filtered by status."""
-    status = ctx.query("status")
-    result = order.get_list(
-        ctx.db, page=PageRequest(ctx.page_number(), PER_PAGE), status=status or None
-    )
-    return ctx.render(
-        "admin/orders.html",
-        title="Orders",
-        result=result,
-        status_filter=status,
-        statuses=STATUS_CHOICES,
-    )
 
 
 @page("admin")
@@ -107,8 +93,10 @@ def order_page(
     valid: bool | None = None,
     error: str | None = None,
     key_error: KeyvendError | None = None,
+    confirm_renew: bool = False,
 ) -> Response:
-    """Render the order page; the key form shows `keys` as typed when given."""
+    """Render the order page; the key form shows `keys` as typed when given, and
+    `confirm_renew` unfolds the renewal's confirmation."""
     view = order_view.load(ctx.db, order_id)
     owner = _owner(ctx, view.order.client_id)
     keys = keys or key_fields_from_config(view.config)
@@ -132,6 +120,7 @@ def order_page(
         usage=order_view.usage(ctx.db, view),
         overlaps=order_view.OVERLAPS,
         history=admin_activity.rows(activity.history(ctx.db, order_id=order_id)),
+        confirm_renew=confirm_renew,
     )
 
 
@@ -148,11 +137,14 @@ def _allowed(found: OrderPublic) -> list[Action]:
 
 @page("admin")
 def change_status(ctx: Ctx) -> Response:
-    """Activate, renew, suspend, unsuspend, cancel or uncancel (with a reason where it fits)."""
+    """Activate, renew (once confirmed), suspend, unsuspend, cancel or uncancel (with a
+    reason where it fits)."""
     order_id, name = ctx.path_int("id"), ctx.form.get("action", "")
     if name not in DONE:
         raise InvalidInput("Unknown action")
     action = Action(name)
+    if action in CONFIRMED and not checked(ctx.form, "confirm"):
+        return order_page(ctx, order_id, error=CONFIRMED[action], confirm_renew=True)
     reason = ctx.form.get("reason", "")[:255] or None if action in WITH_REASON else None
     try:
         order.act(ctx.db, order_id, action, reason=reason)
@@ -173,7 +165,6 @@ def delete_order(ctx: Ctx) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/admin/orders", order_list, methods=["GET"]),
         Route("/admin/orders/new", new_order_form, methods=["GET"]),
         Route("/admin/orders/new", create_order, methods=["POST"]),
         Route("/admin/orders/{id:id}", view_order, methods=["GET"]),

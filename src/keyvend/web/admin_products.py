@@ -9,7 +9,7 @@ from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.product import ProductCreate, ProductPublic, ProductUpdate
 from keyvend.services import product
 from keyvend.services.pagination import PageRequest
-from keyvend.web.forms import Form, checked
+from keyvend.web.forms import Form, checked, refusal
 from keyvend.web.page import Ctx, page
 from keyvend.web.product_form import (
     KeyFields,
@@ -63,7 +63,7 @@ def create_product(ctx: Ctx) -> Response:
             status=400,
             title="New product",
             values=values,
-            error=exc.message,
+            **refusal(exc, {"title": "Title"}),
         )
     message = "Product created. It starts disabled and free: set it up, then enable it."
     return ctx.redirect(f"/admin/products/{product_id}", message)

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from keyvend.db.unit_of_work import Database
 from keyvend.domain.errors import InvalidInput, NotFound
-from keyvend.domain.keygen import custom_params
+from keyvend.domain.keygen import custom_params, display_labels
 from keyvend.domain.order_states import Action, allowed_actions
 from keyvend.schemas.order import ApiKeyServicePublic, OrderDetail, OrderPublic
 from keyvend.schemas.usage import UsagePublic
@@ -59,6 +59,11 @@ class OrderView:
     @property
     def params(self) -> dict[str, Any]:
         return custom_params(self.config)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """What customers read for each custom parameter (its label or humanized name)."""
+        return display_labels(self.config)
 
     @property
     def prefix(self) -> str:

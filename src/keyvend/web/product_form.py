@@ -13,7 +13,14 @@ from typing import Any
 from limits import parse as parse_limit
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
-from keyvend.domain.keygen import CUSTOM_PREFIX, custom_params, generate_key, parse_config
+from keyvend.domain.keygen import (
+    CUSTOM_PREFIX,
+    LABEL_PREFIX,
+    custom_params,
+    generate_key,
+    humanize,
+    parse_config,
+)
 from keyvend.domain.quota import DEFAULT_QUOTA_PERIOD
 from keyvend.web.forms import Form, checked, is_number
 
@@ -29,8 +36,21 @@ _WORDS = re.compile(r"[\s\-.]+")
 
 @dataclass
 class ParamRow:
+    """One custom parameter as typed: its name, value and display label for customers."""
+
     name: str = ""
     value: str = ""
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        """The parameter's name as stored (`monthly limit` -> `monthlyLimit`)."""
+        return camel_case(self.name)
+
+    @property
+    def default_label(self) -> str:
+        """What customers read when the label is left empty."""
+        return humanize(self.key) if self.key else "Monthly limit"
 
 
 @dataclass
@@ -87,7 +107,10 @@ def camel_case(name: str) -> str:
 
 
 def key_fields_from_config(config: Mapping[str, Any]) -> KeyFields:
-    params = [ParamRow(name, _text(value)) for name, value in custom_params(config).items()]
+    params = [
+        ParamRow(name, _text(value), str(config.get(LABEL_PREFIX + name) or ""))
+        for name, value in custom_params(config).items()
+    ]
     return KeyFields(
         length=_text(config.get("length", 32)),
         split=bool(config.get("split", True)),
@@ -103,14 +126,16 @@ def key_fields_from_config(config: Mapping[str, Any]) -> KeyFields:
 
 def key_fields_from_form(form: Form) -> KeyFields:
     names, values = form.getlist("param_name"), form.getlist("param_value")
+    labels = form.getlist("param_label")
     values += [""] * (len(names) - len(values))
+    labels += [""] * (len(names) - len(labels))
     return KeyFields(
         length=form.get("length", "32").strip(),
         split=checked(form, "split"),
         split_interval=form.get("split_interval", "8").strip(),
         case=form.get("case", "upper"),
         prefix=form.get("prefix", "").strip(),
-        params=[ParamRow(n, v) for n, v in zip(names, values, strict=False)],
+        params=[ParamRow(n, v, lb) for n, v, lb in zip(names, values, labels, strict=False)],
         quota=form.get("quota", "").strip(),
         quota_period=form.get("quota_period", DEFAULT_QUOTA_PERIOD).strip(),
         rate_limit=form.get("rate_limit", "").strip(),
@@ -132,7 +157,7 @@ def config_from_fields(fields: KeyFields) -> dict[str, Any]:
         config["rate_limit"] = fields.rate_limit
     for row in fields.params:
         name = camel_case(row.name)
-        if not name and not row.value.strip():
+        if not name and not row.value.strip() and not row.label.strip():
             continue  # an empty row is simply not a parameter
         if not name:
             raise InvalidInput(
@@ -141,6 +166,8 @@ def config_from_fields(fields: KeyFields) -> dict[str, Any]:
         if CUSTOM_PREFIX + name in config:
             raise InvalidInput(f"custom parameter {name} appears twice", field="custom")
         config[CUSTOM_PREFIX + name] = row.value
+        if row.label.strip():
+            config[LABEL_PREFIX + name] = row.label
     return config
 
 

@@ -6,14 +6,22 @@ from typing import Annotated
 
 from pydantic import Field
 
-from keyvend.api.endpoints.fields import Config, Id, IdParams, ListParams, Short
+from keyvend.api.endpoints.fields import MAX_KEY_PARAM, Config, Id, IdParams, ListParams, Short
 from keyvend.api.registry import Call, Params, endpoint
 from keyvend.domain.order_states import Action
 from keyvend.schemas.common import Page
 from keyvend.schemas.order import OrderCreate, OrderPublic, ServicePublic
-from keyvend.services import order
+from keyvend.services import order, order_search
 
 Period = Annotated[str, Field(max_length=8, description="1-90D, 1-52W, 1-24M or 1-5Y.")]
+Search = Annotated[
+    str,
+    Field(
+        max_length=MAX_KEY_PARAM,
+        description="A client's email or part of it, or a customer's API key (found by its "
+        "digest: letter case ignored, dashes significant).",
+    ),
+]
 
 
 class CreateParams(Params):
@@ -33,6 +41,7 @@ class ReasonParams(Params):
 class OrderListParams(ListParams):
     status: Short | None = None
     client_id: Id | None = None
+    search: Search | None = None
 
 
 class ClientOrderListParams(ListParams):
@@ -95,8 +104,10 @@ def get(call: Call, p: IdParams) -> OrderPublic:
 
 @endpoint("admin", "order", "get_list", OrderListParams)
 def get_list(call: Call, p: OrderListParams) -> Page[OrderPublic]:
-    """Orders, paginated, filtered by status or client."""
-    return order.get_list(call.db, page=p.page_spec(), client_id=p.client_id, status=p.status)
+    """Orders, paginated, filtered by status, client, or a search by email or pasted key."""
+    return order_search.get_list(
+        call.db, page=p.page_spec(), search=p.search, client_id=p.client_id, status=p.status
+    )
 
 
 @endpoint("admin", "order", "service", IdParams)

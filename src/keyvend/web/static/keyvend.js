@@ -76,6 +76,7 @@
         var labels = row.querySelectorAll("label");
         labels[0].textContent = "Parameter " + (i + 1) + " name";
         labels[1].textContent = "Parameter " + (i + 1) + " value";
+        labels[2].textContent = "Parameter " + (i + 1) + " label";
         var hint = row.querySelector("[data-delete-row] .sr-only");
         if (hint) hint.textContent = "parameter " + (i + 1);
       });
@@ -108,7 +109,7 @@
     var error = box.querySelector(".error");
     var limits = box.querySelector("#sample-limits");
     var fields = ["length", "split", "split_interval", "case", "prefix", "param_name", "param_value",
-      "quota", "quota_period", "rate_limit"];
+      "param_label", "quota", "quota_period", "rate_limit"];
     var latest = 0;
 
     function update() {
