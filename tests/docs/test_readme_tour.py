@@ -30,6 +30,7 @@ TOUR = (
     "Events and the revocation stream",
     "Selling for money",
     "Email and accounts",
+    "HTTP API",
 )
 NEEDS_STRIPE = ("Stripe",)
 README_URL = "http://127.0.0.1:8080"
