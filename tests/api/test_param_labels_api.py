@@ -50,11 +50,21 @@ def test_the_labels_are_kept_in_the_product_and_in_the_order_snapshot(
     assert service["label_monthlyLimit"] == "Calls per month"
 
 
-def test_the_public_catalogue_lists_parameters_without_labels(
+def test_the_public_catalogue_lists_parameters_and_apart_the_words_customers_read(
     api: Api, labelled: dict[str, Any]
 ) -> None:
     offer = api.guest("product/get", id=labelled["product"])
     assert offer["params"] == {"monthlyLimit": 250, "region": "eu"}
+    assert offer["labels"] == {"monthlyLimit": "Calls per month", "region": "Region"}
+    listed = api.guest("product/get_list")["list"]
+    assert [o["labels"] for o in listed if o["id"] == labelled["product"]] == [offer["labels"]]
+
+
+def test_a_product_may_have_every_custom_parameter_labelled(api: Api, product_id: int) -> None:
+    config = {f"custom_p{n}": n for n in range(100)} | {f"label_p{n}": f"P {n}" for n in range(100)}
+    full = {**config, "length": 32, "prefix": "sk_", "quota": 5, "rate_limit": "1/second"}
+    assert api.admin("product/update_config", id=product_id, config=full) is True
+    assert len(api.guest("product/get", id=product_id)["labels"]) == 100
 
 
 def test_a_label_for_a_parameter_the_config_lacks_is_refused_and_nothing_is_saved(

@@ -84,6 +84,7 @@ TOUR: list[tuple[str, dict[str, Any], Any, dict[str, str]]] = [
             {
                 **{k: PRODUCT[k] for k in ("id", "title", "description", "type", "pricing")},
                 "params": {"monthlyLimit": 250},
+                "labels": {"monthlyLimit": "Monthly limit"},
             }
         ),
         {},

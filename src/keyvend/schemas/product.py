@@ -58,3 +58,5 @@ class ProductOffer(Schema):
     type: str
     pricing: dict[str, Any]
     params: dict[str, Any]
+    # What customers read for each parameter: its `label_<name>`, or its name in words.
+    labels: dict[str, str]

@@ -10,7 +10,7 @@ from keyvend.db.models import Order, Product
 from keyvend.db.unit_of_work import Database, UnitOfWork
 from keyvend.domain.errors import Conflict, NotFound
 from keyvend.domain.fields import choice, text
-from keyvend.domain.keygen import custom_params
+from keyvend.domain.keygen import custom_params, display_labels
 from keyvend.domain.money import decimals
 from keyvend.domain.order_states import OrderStatus
 from keyvend.domain.pricing import FREE, parse_pricing
@@ -189,6 +189,7 @@ def to_offer(product: Product | ProductPublic) -> ProductOffer:
         type=product.type,
         pricing=product.pricing,
         params=custom_params(product.config),
+        labels=display_labels(product.config),
     )
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from keyvend.domain.errors import InvalidInput, KeyvendError
 from keyvend.schemas.cart import CartItemCreate, CheckoutPublic
-from keyvend.services import cart, invoice, order, param_labels, product, serviceapikey
+from keyvend.services import cart, invoice, order, product, serviceapikey
 from keyvend.services.cart import CartOwner
 from keyvend.services.pagination import PageRequest
 from keyvend.web import order_view
@@ -32,11 +32,8 @@ def home(ctx: Ctx) -> Response:
 def catalogue(ctx: Ctx) -> Response:
     """Enabled products with their prices and custom parameters, under their labels."""
     result = product.catalogue(ctx.db, page=PageRequest(ctx.page_number(), CATALOGUE_PAGE))
-    labels = param_labels.of_catalogue(ctx.db, (p.id for p in result.list if p.params))
     is_client = ctx.actor is not None and ctx.actor.role == "client"
-    return ctx.render(
-        "client/catalogue.html", title="Catalogue", result=result, labels=labels, client=is_client
-    )
+    return ctx.render("client/catalogue.html", title="Catalogue", result=result, client=is_client)
 
 
 @page("client")

@@ -10,9 +10,12 @@ from keyvend.api.endpoints.fields import MAX_KEY_PARAM, Config, Id, IdParams, Li
 from keyvend.api.registry import Call, Params, endpoint
 from keyvend.domain.order_states import Action
 from keyvend.schemas.common import Page
-from keyvend.schemas.order import OrderCreate, OrderPublic, ServicePublic
+from keyvend.schemas.order import ApiKeyServicePublic, OrderCreate, OrderPublic, ServicePublic
 from keyvend.services import order, order_search
 
+# What `order/service` answers: an API-key service (the only product type so far), or the
+# base shape another product type extends; the OpenAPI document shows both.
+AnyService = ApiKeyServicePublic | ServicePublic
 Period = Annotated[str, Field(max_length=8, description="1-90D, 1-52W, 1-24M or 1-5Y.")]
 Search = Annotated[
     str,
@@ -111,7 +114,7 @@ def get_list(call: Call, p: OrderListParams) -> Page[OrderPublic]:
 
 
 @endpoint("admin", "order", "service", IdParams)
-def service(call: Call, p: IdParams) -> ServicePublic:
+def service(call: Call, p: IdParams) -> AnyService:
     """The service of an order: {id, api_key, config, created_at, updated_at}."""
     return order.service(call.db, p.id)
 
@@ -129,6 +132,6 @@ def client_get(call: Call, p: IdParams) -> OrderPublic:
 
 
 @endpoint("client", "order", "service", IdParams)
-def client_service(call: Call, p: IdParams) -> ServicePublic:
+def client_service(call: Call, p: IdParams) -> AnyService:
     """The key behind one of your orders: {id, api_key, config, created_at, updated_at}."""
     return order.service(call.db, p.id, client_id=call.actor_id)
