@@ -64,8 +64,9 @@ def test_products_clients_and_extensions_keep_their_shapes(
     }  # fmt: skip
     assert (product["status"], product["setup"]) == ("enabled", "after_order")
     offer = api.guest("product/get", id=product_id)
-    assert set(offer) == {"id", "title", "description", "type", "pricing", "params"}
+    assert set(offer) == {"id", "title", "description", "type", "pricing", "params", "labels"}
     assert offer["params"] == {"monthlyLimit": 250}
+    assert offer["labels"] == {"monthlyLimit": "Monthly limit"}
     found = api.admin("client/get", id=customer["id"])
     assert set(found) == {
         "id", "email", "first_name", "last_name", "company", "address_1", "city", "postcode",

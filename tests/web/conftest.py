@@ -161,6 +161,25 @@ def monthly_product(api: Any) -> int:
     return sell(api, setup="after_order", pricing=pricing, title="Monthly key")
 
 
+@pytest.fixture
+def two_orders(api: Any, monthly_product: int, customer: dict[str, Any]) -> dict[str, Any]:
+    """Jo's active monthly order at 5.00 USD with its key, and an order of Zoe Quinn
+    (zoe@example.org): what the support tools' tests search through."""
+    jo = api.admin(
+        "order/create",
+        client_id=customer["id"],
+        product_id=monthly_product,
+        period="1M",
+        activate=True,
+    )
+    zoe = api.admin("client/create", email="zoe@example.org", first_name="Zoe", last_name="Quinn")
+    other = api.admin(
+        "order/create", client_id=zoe, product_id=monthly_product, period="1M", activate=True
+    )
+    key = api.admin("order/service", id=jo)["api_key"]
+    return {"jo": jo, "zoe": other, "zoe_id": zoe, "key": key}
+
+
 def checkout(web: Browsing, product_id: int, period: str = "") -> Any:
     """Put the product in the cart and place the order; the page the checkout led to."""
     web.get("/products")

@@ -19,23 +19,6 @@ from tests.web.conftest import ADMIN, CLIENT_PASSWORD, log_in
 ERROR_RED = "rgb(180, 35, 24)"  # --err in keyvend.css
 
 
-@pytest.fixture
-def shop(api: Api, monthly_product: int, customer: dict[str, Any]) -> dict[str, Any]:
-    """Jo's active monthly order (5.00 USD) with its key, and an order of Zoe Quinn."""
-    jo = api.admin(
-        "order/create",
-        client_id=customer["id"],
-        product_id=monthly_product,
-        period="1M",
-        activate=True,
-    )
-    zoe = api.admin("client/create", email="zoe@example.org", first_name="Zoe", last_name="Quinn")
-    other = api.admin(
-        "order/create", client_id=zoe, product_id=monthly_product, period="1M", activate=True
-    )
-    return {"jo": jo, "zoe": other, "key": api.admin("order/service", id=jo)["api_key"]}
-
-
 def admin_page(new_context: Callable[..., BrowserContext], **options: Any) -> Page:
     page = new_context(**options).new_page()
     log_in(page, "/admin", *ADMIN)
@@ -53,11 +36,11 @@ def listed(page: Page) -> list[str]:
 
 
 def test_orders_show_client_and_price_and_are_found_by_email_or_by_a_pasted_key(
-    new_context: Callable[..., BrowserContext], shop: dict[str, Any], customer: dict[str, Any]
+    new_context: Callable[..., BrowserContext], two_orders: dict[str, Any], customer: dict[str, Any]
 ) -> None:
     page = admin_page(new_context)
     page.get_by_role("navigation").get_by_role("link", name="Orders").click()
-    row = page.get_by_role("row").filter(has_text=f"#{shop['jo']} Monthly key")
+    row = page.get_by_role("row").filter(has_text=f"#{two_orders['jo']} Monthly key")
     expect(row.get_by_role("link", name="Jo", exact=True)).to_have_attribute(
         "href", f"/admin/clients/{customer['id']}"
     )
@@ -66,15 +49,15 @@ def test_orders_show_client_and_price_and_are_found_by_email_or_by_a_pasted_key(
 
     search(page, "Zoe@EXAMPLE")
     expect(page).to_have_url(re.compile(r"/admin/orders\?q=Zoe%40EXAMPLE$"))
-    assert listed(page) == [f"#{shop['zoe']} Monthly key"]
+    assert listed(page) == [f"#{two_orders['zoe']} Monthly key"]
 
-    for pasted in (shop["key"], shop["key"].lower()):
+    for pasted in (two_orders["key"], two_orders["key"].lower()):
         search(page, pasted)
         expect(page.get_by_role("status")).to_have_text("The order whose key you pasted.")
-        assert listed(page) == [f"#{shop['jo']} Monthly key"]
-        assert shop["key"].lower() not in page.url.lower()
+        assert listed(page) == [f"#{two_orders['jo']} Monthly key"]
+        assert two_orders["key"].lower() not in page.url.lower()
 
-    wrong = shop["key"][:-1] + ("A" if shop["key"][-1] != "A" else "B")
+    wrong = two_orders["key"][:-1] + ("A" if two_orders["key"][-1] != "A" else "B")
     search(page, wrong)
     expect(page.get_by_role("status")).to_contain_text("No order has this key")
     assert listed(page) == []
@@ -109,19 +92,19 @@ def test_the_client_page_shows_orders_invoices_and_activity(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # about the page
 def test_renew_without_javascript_waits_for_its_confirmation(
-    new_context: Callable[..., BrowserContext], shop: dict[str, Any], db: Database
+    new_context: Callable[..., BrowserContext], two_orders: dict[str, Any], db: Database
 ) -> None:
-    before = orders.get(db, shop["jo"]).expires_at
+    before = orders.get(db, two_orders["jo"]).expires_at
     page = admin_page(new_context, java_script_enabled=False)
-    page.goto(f"/admin/orders/{shop['jo']}")
-    confirm = page.get_by_role("button", name=f"Renew order #{shop['jo']}")
+    page.goto(f"/admin/orders/{two_orders['jo']}")
+    confirm = page.get_by_role("button", name=f"Renew order #{two_orders['jo']}")
     expect(confirm).to_be_hidden()  # folded away until the admin asks for it
     page.get_by_text("Renew…").click()
     expect(page.get_by_text("No invoice is issued and nothing is charged")).to_be_visible()
-    assert orders.get(db, shop["jo"]).expires_at == before
+    assert orders.get(db, two_orders["jo"]).expires_at == before
     confirm.click()
     expect(page.locator(".flash")).to_have_text("Order renewed for another period.")
-    assert orders.get(db, shop["jo"]).expires_at > before
+    assert orders.get(db, two_orders["jo"]).expires_at > before
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # about the page

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from keyvend.db.unit_of_work import Database
 from keyvend.services import product as products
 from tests.conftest import Api
@@ -27,24 +25,6 @@ KEY_FORM = {
 def order_links(html: str) -> list[int]:
     """The orders a page's table links to, in order."""
     return [int(i) for i in re.findall(r'<td><a href="/admin/orders/(\d+)">', html)]
-
-
-@pytest.fixture
-def two_orders(api: Api, monthly_product: int, customer: dict[str, Any]) -> dict[str, Any]:
-    """Jo's active monthly order at 5.00 USD, and an order of Zoe Quinn (zoe@example.org)."""
-    jo = api.admin(
-        "order/create",
-        client_id=customer["id"],
-        product_id=monthly_product,
-        period="1M",
-        activate=True,
-    )
-    zoe = api.admin("client/create", email="zoe@example.org", first_name="Zoe", last_name="Quinn")
-    other = api.admin(
-        "order/create", client_id=zoe, product_id=monthly_product, period="1M", activate=True
-    )
-    key = api.admin("order/service", id=jo)["api_key"]
-    return {"jo": jo, "zoe": other, "zoe_id": zoe, "key": key}
 
 
 def test_the_list_shows_each_orders_client_linked_with_name_and_email_and_its_price(

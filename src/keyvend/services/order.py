@@ -27,6 +27,7 @@ from keyvend.schemas.order import (
     OrderPublic,
     ServicePublic,
 )
+from keyvend.services import order_search
 from keyvend.services.pagination import PageRequest, paginate
 from keyvend.services.product_types import get_type
 
@@ -231,8 +232,10 @@ def get_list(
     page: PageRequest,
     client_id: int | None = None,
     status: str | None = None,
+    search: str | None = None,
 ) -> Page[OrderPublic]:
-    """Orders, newest first; filtered by client and status."""
+    """Orders, newest first; filtered by client, status and a support search (a client's
+    email or part of it, or a pasted key: `order_search.matching`)."""
     query = select(Order).order_by(Order.id.desc())
     if client_id is not None:
         query = query.where(Order.client_id == client_id)
@@ -240,6 +243,8 @@ def get_list(
         statuses = tuple(s.value for s in OrderStatus)
         query = query.where(Order.status == choice(status, name="status", options=statuses))
     with db.unit_of_work(read_only=True) as uow:
+        if search and search.strip():
+            query = query.where(order_search.matching(uow, search.strip()))
         return paginate(uow, query, page, OrderPublic)
 
 

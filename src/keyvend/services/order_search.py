@@ -2,8 +2,8 @@
 
 A pasted key is found the way the check finds it, through its HMAC digest (letter case
 ignored, dashes significant), the key a reset replaced counting while its overlap lasts. No
-key is ever decrypted to search, and the key is never logged. `get_list` is what both the
-admin API (`admin/order/get_list {search}`) and the admin orders page call.
+key is ever decrypted to search, and the key is never logged. `order.get_list` applies
+`matching` for both the admin API (`admin/order/get_list {search}`) and the admin orders page.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from keyvend.db.models import ApiKeyService, Client, Extension, Order
 from keyvend.db.unit_of_work import Database, UnitOfWork
-from keyvend.domain.fields import choice
-from keyvend.domain.order_states import OrderStatus
 from keyvend.schemas.account import ClientPublic
-from keyvend.schemas.common import Page
 from keyvend.schemas.order import OrderPublic
 from keyvend.services import extension
-from keyvend.services.pagination import PageRequest, paginate
 from keyvend.services.serviceapikey import MAX_KEY_TEXT
 
 # An optional prefix, then at least 16 hex characters and dashes: what every key looks like,
@@ -36,29 +32,6 @@ def looks_like_key(text: str) -> bool:
     return len(text) <= MAX_KEY_TEXT and _KEY_SHAPE.fullmatch(text) is not None
 
 
-def get_list(
-    db: Database,
-    *,
-    page: PageRequest,
-    search: str | None = None,
-    client_id: int | None = None,
-    status: str | None = None,
-) -> Page[OrderPublic]:
-    """Orders, newest first; filtered by client, status and `search`: text shaped like a key
-    (`looks_like_key`) finds the order of that key, if any; other text the orders of clients
-    whose email contains it (any letter case)."""
-    query = select(Order).order_by(Order.id.desc())
-    if client_id is not None:
-        query = query.where(Order.client_id == client_id)
-    if status:
-        statuses = tuple(s.value for s in OrderStatus)
-        query = query.where(Order.status == choice(status, name="status", options=statuses))
-    with db.unit_of_work(read_only=True) as uow:
-        if search and search.strip():
-            query = query.where(_matching(uow, search.strip()))
-        return paginate(uow, query, page, OrderPublic)
-
-
 def clients_of(db: Database, orders: Sequence[OrderPublic]) -> dict[int, ClientPublic]:
     """The clients who placed `orders`, by id, read in one query (for the orders list)."""
     ids = {o.client_id for o in orders}
@@ -69,7 +42,10 @@ def clients_of(db: Database, orders: Sequence[OrderPublic]) -> dict[int, ClientP
         return {c.id: ClientPublic.model_validate(c) for c in found}
 
 
-def _matching(uow: UnitOfWork, text: str) -> ColumnElement[bool]:
+def matching(uow: UnitOfWork, text: str) -> ColumnElement[bool]:
+    """The orders a support search finds: text shaped like a key (`looks_like_key`) the
+    order of that key, if any; other text the orders of clients whose email contains it
+    (any letter case)."""
     if looks_like_key(text):
         return Order.id.in_(_orders_with_key(uow, text))
     return Order.client_id.in_(select(Client.id).where(_email_contains(text)))

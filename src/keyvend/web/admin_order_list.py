@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keyvend.domain.order_states import OrderStatus
-from keyvend.services import order_search
+from keyvend.services import order, order_search
 from keyvend.services.pagination import PageRequest
 from keyvend.services.serviceapikey import MAX_KEY_TEXT
 from keyvend.web.page import Ctx, page
@@ -46,7 +46,7 @@ def search_orders(ctx: Ctx) -> Response:
 def _list_page(
     ctx: Ctx, *, search: str, status: str, number: int, by_key: bool = False
 ) -> Response:
-    result = order_search.get_list(
+    result = order.get_list(
         ctx.db, page=PageRequest(number, PER_PAGE), search=search or None, status=status or None
     )
     return ctx.render(

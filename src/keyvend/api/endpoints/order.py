@@ -11,7 +11,7 @@ from keyvend.api.registry import Call, Params, endpoint
 from keyvend.domain.order_states import Action
 from keyvend.schemas.common import Page
 from keyvend.schemas.order import ApiKeyServicePublic, OrderCreate, OrderPublic, ServicePublic
-from keyvend.services import order, order_search
+from keyvend.services import order
 
 # What `order/service` answers: an API-key service (the only product type so far), or the
 # base shape another product type extends; the OpenAPI document shows both.
@@ -108,7 +108,7 @@ def get(call: Call, p: IdParams) -> OrderPublic:
 @endpoint("admin", "order", "get_list", OrderListParams)
 def get_list(call: Call, p: OrderListParams) -> Page[OrderPublic]:
     """Orders, paginated, filtered by status, client, or a search by email or pasted key."""
-    return order_search.get_list(
+    return order.get_list(
         call.db, page=p.page_spec(), search=p.search, client_id=p.client_id, status=p.status
     )
 
