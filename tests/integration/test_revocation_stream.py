@@ -136,11 +136,13 @@ def test_a_reset_through_one_server_reaches_a_subscriber_of_the_other(
     cluster: dict[str, Any],
 ) -> None:
     a, b = cluster["a"], cluster["b"]
-    order_id, key = a.sell()
     with subscribe(b.base, cluster["app"]) as stream:
         (ready,) = stream.until("ready")
+        # Sold once the stream is ready (see the SQLite test below for why).
+        order_id, key = a.sell()
         a.admin("serviceapikey/reset", order_id=order_id)
-        (change,) = changes_for(stream, key, 1)
+        activated, change = changes_for(stream, key, 2)
+    assert activated.data["change"] == "order.activated"
     assert change.data == {"fingerprint": fingerprint(key), "change": "key.reset"}
     assert change.id is not None and int(change.id) > int(ready.id or 0)
     new_key = a.admin("order/service", id=order_id)["api_key"]
@@ -150,12 +152,13 @@ def test_a_reset_through_one_server_reaches_a_subscriber_of_the_other(
 
 def test_last_event_id_replays_what_a_subscriber_missed(cluster: dict[str, Any]) -> None:
     a, b = cluster["a"], cluster["b"]
-    order_id, key = a.sell()
     with subscribe(b.base, cluster["app"]) as stream:
-        (ready,) = stream.until("ready")
+        stream.until("ready")
+        order_id, key = a.sell()
+        (seen,) = changes_for(stream, key, 1)  # the activation: the last change heard
     a.admin("order/suspend", id=order_id)  # while nobody listens
     a.admin("order/unsuspend", id=order_id)
-    with subscribe(b.base, cluster["app"], last_event_id=ready.id) as stream:
+    with subscribe(b.base, cluster["app"], last_event_id=seen.id) as stream:
         replayed = stream.until("ready")
     mine = [
         m for m in replayed if m.event == "message" and m.data["fingerprint"] == fingerprint(key)
@@ -202,16 +205,19 @@ def test_on_sqlite_a_change_reaches_every_subscriber_whichever_worker_serves_the
     two_workers: dict[str, Any],
 ) -> None:
     shop = two_workers["shop"]
-    order_id, key = shop.sell()
     with ExitStack() as stack:
         # Four connections: the workers share the socket, so both serve some of them.
         streams = [stack.enter_context(subscribe(shop.base, two_workers["app"])) for _ in range(4)]
         for stream in streams:
             stream.until("ready")
+        # Sold after the streams are ready: a change committed just before a stream starts
+        # may come live (after `ready`) from a worker whose feed has not read it yet.
+        order_id, key = shop.sell()
         shop.admin("serviceapikey/update", order_id=order_id, valid=False)
         shop.admin("serviceapikey/reset", order_id=order_id)
         for stream in streams:
-            assert [m.data["change"] for m in changes_for(stream, key, 2)] == [
+            assert [m.data["change"] for m in changes_for(stream, key, 3)] == [
+                "order.activated",
                 "key.disabled",
                 "key.reset",
             ]
