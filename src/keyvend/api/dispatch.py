@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from keyvend.api import auth
 from keyvend.api.applications import as_application, bearer_token
 from keyvend.api.envelope import error_response, ok
+from keyvend.api.hot_path import CALLS
 from keyvend.api.params import read_params
 from keyvend.api.registry import ENDPOINTS, ROLES, Call, Endpoint, Params
 from keyvend.db.unit_of_work import acting_as
@@ -32,11 +33,7 @@ from keyvend.observability.metrics import (
 
 security_log = structlog.get_logger("keyvend.security")
 # Key checks that miss the fast lane (form bodies, credentials) are counted here.
-KEY_CHECKS = {
-    ("guest", "serviceapikey", "check"),
-    ("guest", "serviceapikey", "get_info"),
-    ("guest", "serviceapikey", "verify"),
-}
+KEY_CHECKS = frozenset(CALLS.values())
 
 
 async def api_call(request: Request) -> JSONResponse:

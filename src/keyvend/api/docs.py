@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from keyvend.api import error_docs, examples, snippets
+from keyvend.api.hot_path import CALLS as KEY_CHECKS
 from keyvend.api.key_events import PATH as EVENTS_PATH
 from keyvend.api.openapi import openapi, operation_name, reading_order
 from keyvend.api.registry import Endpoint
@@ -86,7 +87,7 @@ def _endpoint(e: Endpoint, document: dict[str, Any]) -> dict[str, Any]:
         "module": e.module,
         "method": e.method,
         "summary": e.summary,
-        "key_check": e.path in error_docs.KEY_CHECKS,
+        "key_check": e.path in KEY_CHECKS,
         "applications": e.applications,
         "params": _param_rows(components[f"{operation_name(e)}Params"]),
         "result": type_text(result),

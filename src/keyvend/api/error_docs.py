@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keyvend.api.hot_path import CALLS as KEY_CHECKS
 from keyvend.api.registry import Endpoint
 from keyvend.domain import errors as e
 
@@ -88,11 +89,9 @@ def _state(what: str) -> ErrorDoc:
 ORDER_STATE = _state("the order's status does not allow this action")
 INVOICE_STATE = _state("the invoice's status does not allow this action")
 EMAIL_TAKEN = _state("another account already has this email")
+# The key checks (`KEY_CHECKS`) say "no such key" in their own words (verify: with code
+# NOT_FOUND).
 KEY_CHECK = (NO_KEY, NO_SUCH_KEY, KEYS_OFF, BAD_TOKEN)
-# The key checks say "no such key" in their own words (verify: with code NOT_FOUND).
-KEY_CHECKS = frozenset(
-    f"/api/guest/serviceapikey/{method}" for method in ("check", "get_info", "verify")
-)
 
 # What the registry does not say: errors that come from the state a call meets.
 SPECIFIC: dict[tuple[str, str, str], tuple[ErrorDoc, ...]] = {

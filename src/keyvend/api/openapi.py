@@ -13,10 +13,10 @@ from importlib.metadata import version
 from typing import Any
 
 from keyvend.api import error_docs, examples
+from keyvend.api.hot_path import CALLS as KEY_CHECKS
 from keyvend.api.registry import ENDPOINTS, Endpoint
 from keyvend.api.result_types import REF_TEMPLATE, add_components, result_schema
 
-KEY_CHECKS = ("check", "get_info", "verify")
 ROLE_ORDER = {"guest": 0, "client": 1, "admin": 2}
 ERROR = {
     "type": "object",
@@ -50,8 +50,8 @@ def reading_order() -> list[Endpoint]:
     """The key checks first (what every application calls), then by role, module, method."""
 
     def rank(e: Endpoint) -> tuple[int, int, str, str]:
-        if e.role == "guest" and e.module == "serviceapikey" and e.method in KEY_CHECKS:
-            return (0, KEY_CHECKS.index(e.method), "", "")
+        if e.path in KEY_CHECKS:
+            return (0, list(KEY_CHECKS).index(e.path), "", "")
         return (1, ROLE_ORDER[e.role], e.module, e.method)
 
     return sorted(ENDPOINTS.values(), key=rank)
@@ -106,6 +106,7 @@ def _operation(e: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     schemas[f"{name}Envelope"] = _envelope(result_schema(e, schemas))
     ref = {"$ref": f"#/components/schemas/{name}Params"}
     errors = error_docs.errors_of(e)
+    example = examples.of(e)
     operation: dict[str, Any] = {
         "operationId": f"{e.role}_{e.module}_{e.method}",
         "summary": e.summary,
@@ -114,11 +115,11 @@ def _operation(e: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         "requestBody": {
             "required": False,
             "content": {
-                "application/json": {"schema": ref, "example": examples.of(e).shown_params()},
+                "application/json": {"schema": ref, "example": example.shown_params()},
                 "application/x-www-form-urlencoded": {"schema": ref},
             },
         },
-        "responses": _responses(name, errors, examples.of(e).answer),
+        "responses": _responses(name, errors, example.answer),
         "x-keyvend-errors": [doc.as_json() for doc in errors],
     }
     if e.role != "guest":

@@ -39,7 +39,7 @@ def search_orders(ctx: Ctx) -> Response:
     status = ctx.form.get("status", "")[:255]
     if order_search.looks_like_key(search):
         return _list_page(ctx, search=search, status=status, number=1, by_key=True)
-    query = urlencode({name: value for name, value in (("q", search), ("status", status)) if value})
+    query = _query(search, status)
     return ctx.redirect("/admin/orders" + (f"?{query}" if query else ""))
 
 
@@ -64,8 +64,13 @@ def _list_page(
 
 def _pager_base(search: str, status: str) -> str:
     """The list's address for its other pages, with the email search and status kept."""
-    kept = {name: value for name, value in (("q", search), ("status", status)) if value}
-    return "/admin/orders?" + (urlencode(kept) + "&" if kept else "")
+    query = _query(search, status)
+    return "/admin/orders?" + (query + "&" if query else "")
+
+
+def _query(search: str, status: str) -> str:
+    """The list's query string for an email search and a status filter (the empty ones out)."""
+    return urlencode({name: value for name, value in (("q", search), ("status", status)) if value})
 
 
 def routes() -> list[Route]:
